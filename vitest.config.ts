@@ -1,0 +1,56 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Three suites, each starting what it needs once:
+// - unit:   pure cores under src/ (no I/O, injected clocks) on Node;
+// - worker: the Worker inside workerd with real D1 (miniflare), no Postgres;
+// - local:  the local Neon SQL-over-HTTP endpoint driven by @neondatabase/serverless against embedded Postgres;
+// - e2e:    wrangler dev + local Neon endpoint + embedded Postgres, driven by real MCP clients.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                PUBLIC_ORIGIN: "http://127.0.0.1:8787",
+                DEV_ENDPOINTS: "true",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["test/worker/setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "local",
+          include: ["test/local/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/local/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
