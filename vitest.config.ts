@@ -1,5 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+
+// A throwaway signing key for the workerd suite, made fresh on every run.
+const testSigningKey = JSON.stringify({ ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: `test-${randomUUID()}`, alg: "EdDSA" });
 
 // Three suites, each starting what it needs once:
 // - unit:   pure cores under src/ (no I/O, injected clocks) on Node;
@@ -20,6 +24,7 @@ export default defineConfig({
               bindings: {
                 PUBLIC_ORIGIN: "http://127.0.0.1:8787",
                 DEV_ENDPOINTS: "true",
+                SIGNING_KEY: testSigningKey,
               },
             },
           }),

@@ -1,0 +1,34 @@
+import { Hono } from "hono";
+import type { AppEnv } from "./env";
+import { configFor } from "./http/config";
+import { hostOriginGuard } from "./http/host-origin";
+import { onError } from "./http/errors";
+import { randomId } from "./lib/sha256";
+import { protectedResourceMetadata } from "./oauth/metadata";
+import { authenticate } from "./mcp/authenticate";
+import { handleMcp, methodNotAllowed } from "./mcp/route";
+import { devRoutes } from "./dev/routes";
+
+/** The composition root: middleware and routes, top to bottom. */
+export const app = new Hono<AppEnv>();
+
+app.use("*", async (c, next) => {
+  c.set("requestId", c.req.header("cf-ray") ?? randomId(8));
+  await next();
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "no-referrer");
+});
+app.use("*", hostOriginGuard);
+app.onError(onError);
+app.notFound((c) => c.json({ error: "not_found" }, 404));
+
+// RFC 9728 protected-resource metadata, at the root and at the path-suffixed location for the /mcp resource.
+app.get("/.well-known/oauth-protected-resource", (c) => c.json(protectedResourceMetadata(configFor(c.env))));
+app.get("/.well-known/oauth-protected-resource/mcp", (c) => c.json(protectedResourceMetadata(configFor(c.env))));
+
+app.on(["GET", "DELETE", "PUT", "PATCH"], "/mcp", () => methodNotAllowed());
+app.post("/mcp", authenticate, handleMcp);
+
+app.route("/dev", devRoutes);
+
+app.get("/", (c) => c.json({ name: "gatehouse", mcp: configFor(c.env).resource }));

@@ -1,0 +1,71 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { configFor } from "../http/config";
+import { loadKeyRing } from "../oauth/keys";
+import { buildAccessClaims } from "../oauth/claims";
+import { signAccessToken } from "../oauth/access-token";
+import { validatePolicy } from "../policy/validate";
+import { compilePolicy, userPrincipalId, taskPrincipalId } from "../policy/compile";
+import { applyCompiledPolicy, loadPolicySnapshot } from "../policy/store-d1";
+import { grantedTools, principalGroups } from "../policy/evaluate";
+import { scopeForTiers, tiersInScope, TIERS, TIER_SCOPE } from "../policy/tiers";
+import { randomId } from "../lib/sha256";
+
+/**
+ * Development helpers. They exist only when the issuer is a loopback URL and DEV_ENDPOINTS is "true"
+ * (http/config.ts); everywhere else every path here is a 404.
+ */
+export const devRoutes = new Hono<AppEnv>();
+
+devRoutes.use("*", async (c, next) => {
+  if (!configFor(c.env).devEndpoints) return c.json({ error: "not_found" }, 404);
+  await next();
+});
+
+/** Applies a policy document (JSON) to local D1. The CLI and admin API replace this in production. */
+devRoutes.post("/policy", async (c) => {
+  const body = await c.req.json().catch(() => undefined);
+  const checked = validatePolicy(body);
+  if (!checked.ok) return c.json({ error: "invalid_policy", errors: checked.errors }, 400);
+  const compiled = await compilePolicy(checked.policy);
+  const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), "dev", new Date());
+  return c.json({ workspace: compiled.workspace, version, tools: compiled.tools.length, grants: compiled.grants.length });
+});
+
+/**
+ * Mints an access token for a demo principal, scoped to the tiers its grants need (or fewer, with `scope`).
+ * Body: {"user": "<email>"} or {"task": "<id>"}, optional "workspace", "scope", "ttl" (seconds, capped by tier).
+ */
+devRoutes.post("/token", async (c) => {
+  const body = (await c.req.json().catch(() => ({}))) as { user?: unknown; task?: unknown; workspace?: unknown; scope?: unknown; ttl?: unknown };
+  const config = configFor(c.env);
+  let principalId: string;
+  if (typeof body.user === "string") principalId = userPrincipalId(body.user.toLowerCase());
+  else if (typeof body.task === "string") principalId = taskPrincipalId(body.task);
+  else return c.json({ error: "invalid_request", error_description: 'Send {"user": "<email>"} or {"task": "<id>"}' }, 400);
+
+  const row = await c.env.DB.prepare("SELECT workspace_id, kind, email FROM principals WHERE id = ? AND (? IS NULL OR workspace_id = ?) LIMIT 1")
+    .bind(principalId, typeof body.workspace === "string" ? body.workspace : null, typeof body.workspace === "string" ? body.workspace : null)
+    .first<{ workspace_id: string; kind: "user" | "task"; email: string | null }>();
+  if (!row) return c.json({ error: "unknown_principal", error_description: `No principal ${principalId} in the applied policy` }, 404);
+
+  const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(row.workspace_id).first<{ v: number }>();
+  const snapshot = await loadPolicySnapshot(c.env.DB, row.workspace_id, head?.v ?? 0);
+  const now = Math.floor(Date.now() / 1000);
+  const principal = { id: principalId, kind: row.kind, groups: principalGroups(snapshot, principalId, []), workspace: row.workspace_id, ...(row.email ? { email: row.email } : {}) };
+  const grantedTiers = new Set(grantedTools(snapshot, principal, now).map((t) => t.tier));
+  const requested = typeof body.scope === "string" ? tiersInScope(body.scope) : [...grantedTiers];
+  const tiers = requested.filter((t) => grantedTiers.has(t));
+  if (tiers.length === 0) return c.json({ error: "invalid_scope", error_description: `Nothing granted in scope; available: ${TIERS.filter((t) => grantedTiers.has(t)).map((t) => TIER_SCOPE[t]).join(" ") || "none"}` }, 400);
+  const scope = scopeForTiers(tiers);
+
+  const ring = await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS);
+  const claims = buildAccessClaims(
+    { sub: principalId, kind: row.kind, ...(row.email ? { email: row.email } : {}), workspace: row.workspace_id, clientId: "gatehouse-dev", sessionId: randomId(), scope },
+    { issuer: config.issuer, resource: config.resource, now, jti: randomId() },
+    typeof body.ttl === "number" && body.ttl > 0 ? Math.floor(body.ttl) : undefined,
+  );
+  const token = await signAccessToken(claims, ring);
+  c.header("Cache-Control", "no-store");
+  return c.json({ access_token: token, token_type: "Bearer", expires_in: claims.exp - claims.iat, scope });
+});

@@ -1,0 +1,35 @@
+import type { Principal } from "./policy/types";
+import type { AccessClaims } from "./oauth/claims";
+import type { PolicySnapshot } from "./policy/types";
+
+/**
+ * Worker bindings: the generated `Env` (wrangler types) plus secrets, which wrangler cannot see.
+ * Database role connection strings are secrets too, but their names come from the policy, so they are read
+ * through `readSecret` rather than typed here.
+ */
+export type Bindings = Env & {
+  /** Current signing key, a private JWK (EdDSA/Ed25519 or ES256) with a `kid`. */
+  SIGNING_KEY?: string;
+  /** Previous signing key (public or private JWK), accepted for verification during rotation. */
+  SIGNING_KEY_PREVIOUS?: string;
+};
+
+export interface Caller {
+  claims: AccessClaims;
+  principal: Principal;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    caller: Caller;
+    policy: PolicySnapshot;
+  };
+}
+
+/** Reads a string binding by a name that comes from configuration (a policy's `secret`). */
+export function readSecret(env: Bindings, name: string): string | undefined {
+  const value: unknown = Reflect.get(env, name);
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}

@@ -1,0 +1,59 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
+import { configFor } from "../http/config";
+import { extractBearer } from "../oauth/bearer";
+import { verifyAccessToken } from "../oauth/access-token";
+import { loadKeyRing } from "../oauth/keys";
+import { describeTokenFailure, wireErrorFor, type TokenFailure } from "../oauth/errors";
+import { bearerChallenge } from "../oauth/metadata";
+import { readCallerState, policyAt } from "../policy/store-d1";
+import { principalGroups } from "../policy/evaluate";
+import { recordAudit } from "../audit/store-d1";
+import { requestContext } from "../http/request-context";
+import { randomId } from "../lib/sha256";
+
+function unauthorized(c: Context<AppEnv>, failure: TokenFailure): Response {
+  const config = configFor(c.env);
+  const error = wireErrorFor(failure);
+  c.executionCtx.waitUntil(
+    recordAudit(c.env.DB, { id: randomId(), time: new Date().toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}` }, requestContext(c)).catch(() => undefined),
+  );
+  const status = error === "invalid_request" ? 400 : 401;
+  c.header("WWW-Authenticate", bearerChallenge(config, error));
+  c.header("Cache-Control", "no-store");
+  return c.json({ error: error ?? "unauthorized", error_description: error === "invalid_request" ? "Send the access token in the Authorization header only." : "A valid access token is required." }, status);
+}
+
+/**
+ * Bearer authentication for /mcp (DESIGN §5 step 1): verify the token, check revocation against D1, and resolve
+ * the principal with its groups against the workspace's current policy version.
+ */
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const config = configFor(c.env);
+  const bearer = extractBearer(c.req.header("authorization"), new URL(c.req.url));
+  if (!bearer.ok) return unauthorized(c, bearer.failure);
+  let ring;
+  try {
+    ring = await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS);
+  } catch {
+    return unauthorized(c, { kind: "server_misconfigured" });
+  }
+  const verified = await verifyAccessToken(bearer.token, ring, { issuer: config.issuer, audience: config.resource, now: Math.floor(Date.now() / 1000) });
+  if (!verified.ok) return unauthorized(c, verified.failure);
+  const claims = verified.claims;
+  const state = await readCallerState(c.env.DB, { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti });
+  if (state.revoked) return unauthorized(c, { kind: "revoked", what: state.revoked });
+  const snapshot = await policyAt(c.env.DB, claims.ws, state.version);
+  c.set("policy", snapshot);
+  c.set("caller", {
+    claims,
+    principal: {
+      id: claims.sub,
+      kind: claims.pk,
+      ...(claims.email !== undefined ? { email: claims.email } : {}),
+      groups: principalGroups(snapshot, claims.sub, claims.groups ?? []),
+      workspace: claims.ws,
+    },
+  });
+  await next();
+};

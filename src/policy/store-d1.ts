@@ -1,0 +1,96 @@
+import type { CompiledPolicy } from "./compile";
+import type { Grant, PolicySnapshot, ToolDefinition } from "./types";
+
+/**
+ * Replaces a workspace's policy in one D1 batch (a single transaction): either the whole new version is visible
+ * or none of it. Returns the new version number.
+ */
+export async function applyCompiledPolicy(db: D1Database, compiled: CompiledPolicy, document: string, appliedBy: string, now: Date): Promise<number> {
+  const ws = compiled.workspace;
+  const head = await db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(ws).first<{ v: number }>();
+  const version = (head?.v ?? 0) + 1;
+  const statements: D1PreparedStatement[] = [
+    db.prepare("INSERT INTO policy_versions (workspace_id, version, hash, applied_at, applied_by, document) VALUES (?, ?, ?, ?, ?, ?)").bind(ws, version, compiled.hash, now.toISOString(), appliedBy, document),
+    db.prepare("DELETE FROM tools WHERE workspace_id = ?").bind(ws),
+    db.prepare("DELETE FROM grants WHERE workspace_id = ?").bind(ws),
+    db.prepare("DELETE FROM group_members WHERE workspace_id = ?").bind(ws),
+    db.prepare("DELETE FROM principals WHERE workspace_id = ?").bind(ws),
+  ];
+  compiled.tools.forEach((t, i) => {
+    statements.push(db.prepare("INSERT INTO tools (workspace_id, name, version, kind, definition, ordinal) VALUES (?, ?, ?, ?, ?, ?)").bind(ws, t.name, t.version, t.kind, JSON.stringify(t), i));
+  });
+  for (const g of compiled.grants) {
+    const subject = g.subject.kind === "principal" ? g.subject.id : g.subject.name;
+    statements.push(db.prepare("INSERT OR REPLACE INTO grants (workspace_id, tool_name, subject_kind, subject, expires_at) VALUES (?, ?, ?, ?, ?)").bind(ws, g.tool, g.subject.kind, subject, g.expiresAt ?? null));
+  }
+  for (const p of compiled.principals) {
+    statements.push(db.prepare("INSERT INTO principals (workspace_id, id, kind, email, display_name) VALUES (?, ?, ?, ?, ?)").bind(ws, p.id, p.kind, p.email ?? null, p.name ?? null));
+  }
+  for (const m of compiled.members) {
+    statements.push(db.prepare("INSERT OR IGNORE INTO group_members (workspace_id, group_name, principal_id) VALUES (?, ?, ?)").bind(ws, m.group, m.principal));
+  }
+  await db.batch(statements);
+  return version;
+}
+
+interface ToolRow { definition: string }
+interface GrantRow { tool_name: string; subject_kind: "principal" | "group"; subject: string; expires_at: number | null }
+interface MemberRow { group_name: string; principal_id: string }
+
+/** Loads a whole workspace policy; callers cache it by version. */
+export async function loadPolicySnapshot(db: D1Database, workspace: string, version: number): Promise<PolicySnapshot> {
+  const [tools, grants, members] = await db.batch<ToolRow | GrantRow | MemberRow>([
+    db.prepare("SELECT definition FROM tools WHERE workspace_id = ? ORDER BY ordinal").bind(workspace),
+    db.prepare("SELECT tool_name, subject_kind, subject, expires_at FROM grants WHERE workspace_id = ?").bind(workspace),
+    db.prepare("SELECT group_name, principal_id FROM group_members WHERE workspace_id = ?").bind(workspace),
+  ]);
+  const toolMap = new Map<string, ToolDefinition>();
+  for (const row of (tools?.results ?? []) as ToolRow[]) {
+    const def = JSON.parse(row.definition) as ToolDefinition;
+    toolMap.set(def.name, def);
+  }
+  const grantList: Grant[] = ((grants?.results ?? []) as GrantRow[]).map((r) => ({
+    tool: r.tool_name,
+    subject: r.subject_kind === "principal" ? { kind: "principal", id: r.subject } : { kind: "group", name: r.subject },
+    ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
+  }));
+  const memberMap = new Map<string, string[]>();
+  for (const r of (members?.results ?? []) as MemberRow[]) {
+    const list = memberMap.get(r.principal_id) ?? [];
+    list.push(r.group_name);
+    memberMap.set(r.principal_id, list);
+  }
+  return { workspace, version, tools: toolMap, grants: grantList, members: memberMap };
+}
+
+export interface CallerState {
+  version: number;
+  revoked: string | undefined;
+}
+
+/**
+ * The per-call read: the workspace's current policy version and whether the token's session, principal,
+ * client or id is revoked. One round trip.
+ */
+export async function readCallerState(db: D1Database, q: { workspace: string; sessionId: string; principal: string; clientId: string; jti: string }): Promise<CallerState> {
+  const [head, revoked] = await db.batch<{ v: number } | { kind: string }>([
+    db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(q.workspace),
+    db
+      .prepare("SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?) OR (kind = 'principal' AND value = ?) OR (kind = 'client' AND value = ?) OR (kind = 'token' AND value = ?) LIMIT 1")
+      .bind(q.sessionId, q.principal, q.clientId, q.jti),
+  ]);
+  const v = (head?.results?.[0] as { v: number } | undefined)?.v ?? 0;
+  const r = (revoked?.results?.[0] as { kind: string } | undefined)?.kind;
+  return { version: v, revoked: r };
+}
+
+const snapshots = new Map<string, PolicySnapshot>();
+
+/** The workspace policy at `version`, loaded once per isolate per version. */
+export async function policyAt(db: D1Database, workspace: string, version: number): Promise<PolicySnapshot> {
+  const cached = snapshots.get(workspace);
+  if (cached && cached.version === version) return cached;
+  const snapshot = await loadPolicySnapshot(db, workspace, version);
+  snapshots.set(workspace, snapshot);
+  return snapshot;
+}

@@ -1,0 +1,49 @@
+import { neon, neonConfig, NeonDbError } from "@neondatabase/serverless";
+import type { RawResult } from "./result";
+import type { Statement } from "./statement";
+
+export type DbOutcome =
+  | { ok: true; result: RawResult; dbMs: number }
+  | { ok: false; kind: "db_error"; sqlstate: string | undefined; dbMs: number }
+  | { ok: false; kind: "deadline"; dbMs: number }
+  | { ok: false; kind: "unreachable"; dbMs: number };
+
+/** Every value stays Postgres text; tools/values.ts converts by type OID. */
+const rawText = { getTypeParser: () => (value: string) => value };
+
+/**
+ * Points the driver at the local SQL-over-HTTP endpoint in development. `neonConfig.fetchEndpoint` is a
+ * global-only setting (DESIGN §1), so it is (re)applied from the environment on the request path.
+ */
+export function configureNeon(localEndpoint: string | undefined): void {
+  if (localEndpoint) neonConfig.fetchEndpoint = localEndpoint;
+}
+
+/**
+ * Runs one statement in a read-only transaction on the tool's own credential (DESIGN §5 step 5): the statement
+ * timeout is applied with set_config(…, true) in the same transaction, and the fetch is aborted on a client-side
+ * deadline a little past it, so neither a stuck database nor a stuck network holds the call.
+ */
+export async function runReadOnly(connectionString: string, statement: Statement, timeoutMs: number, now: () => number): Promise<DbOutcome> {
+  const started = now();
+  const deadline = AbortSignal.timeout(timeoutMs + 2000);
+  const sql = neon(connectionString, { arrayMode: true, fullResults: true, types: rawText, fetchOptions: { signal: deadline } });
+  try {
+    const results = await sql.transaction(
+      [sql.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]), sql.query(statement.text, statement.params)],
+      { readOnly: true, isolationLevel: "RepeatableRead", arrayMode: true, fullResults: true },
+    );
+    const last = results[results.length - 1];
+    if (!last) return { ok: false, kind: "unreachable", dbMs: now() - started };
+    const result: RawResult = {
+      fields: last.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+      rows: last.rows as unknown as Array<Array<string | null>>,
+    };
+    return { ok: true, result, dbMs: now() - started };
+  } catch (e) {
+    const dbMs = now() - started;
+    if (e instanceof NeonDbError && typeof e.code === "string" && e.code.length > 0) return { ok: false, kind: "db_error", sqlstate: e.code, dbMs };
+    if (deadline.aborted) return { ok: false, kind: "deadline", dbMs };
+    return { ok: false, kind: "unreachable", dbMs };
+  }
+}

@@ -1,0 +1,100 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Bindings, Caller } from "../env";
+import { readSecret } from "../env";
+import type { ToolDefinition } from "../policy/types";
+import type { AuditCompletion, AuditEvent, RequestContext } from "../audit/event";
+import { AuditUnavailable, completeAudit, recordAudit } from "../audit/store-d1";
+import { randomId, sha256Hex } from "../lib/sha256";
+import { bindArguments } from "./arguments";
+import { mapSqlState } from "./pg-errors";
+import { renderTable, shapeResult } from "./result";
+import { readStatement } from "./statement";
+import { configureNeon, runReadOnly } from "./neon";
+
+export interface CallDeps {
+  env: Bindings;
+  request: RequestContext;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+  waitUntil: (p: Promise<unknown>) => void;
+  neonLocalEndpoint: string | undefined;
+}
+
+export function toolError(message: string): CallToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
+}
+
+function baseEvent(caller: Caller, tool: ToolDefinition, id: string, time: number): AuditEvent {
+  return {
+    id,
+    time: new Date(time).toISOString(),
+    event: "tool.call",
+    outcome: "started",
+    principal: caller.principal.id,
+    principalKind: caller.principal.kind,
+    clientId: caller.claims.client_id,
+    sessionId: caller.claims.sid,
+    tokenJti: caller.claims.jti,
+    workspace: caller.principal.workspace,
+    tool: tool.name,
+    toolVersion: tool.version,
+    dbRole: tool.dbRole,
+    sqlText: tool.sql,
+  };
+}
+
+/**
+ * Runs a granted read tool (DESIGN §5 steps 2–7): validate and bind arguments, record the audit intent durably
+ * (refusing the call if the audit store cannot take it), execute on the tool's own credential, shape the result,
+ * and complete the audit row without holding the response.
+ */
+export async function callReadTool(deps: CallDeps, caller: Caller, tool: ToolDefinition, args: unknown): Promise<CallToolResult> {
+  const started = deps.now();
+  const auditId = randomId();
+  const event = baseEvent(caller, tool, auditId, started);
+  event.sqlHash = await sha256Hex(tool.sql);
+  event.paramCount = tool.bind.length;
+  const finish = (c: Omit<AuditCompletion, "durationMs">) => deps.waitUntil(completeAudit(deps.env.DB, auditId, { ...c, durationMs: deps.now() - started }).catch(() => undefined));
+
+  const bound = bindArguments(tool, args, caller.principal);
+  if (!bound.ok) {
+    deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "invalid_arguments", rule: "input_schema", durationMs: deps.now() - started }, deps.request).catch(() => undefined));
+    return toolError(bound.message);
+  }
+  event.params = bound.redacted;
+
+  if (tool.kind !== "read") {
+    deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "denied", rule: "unsupported_kind" }, deps.request).catch(() => undefined));
+    return toolError(`${tool.name} is a ${tool.kind} tool, which this gateway version does not run.`);
+  }
+  const connectionString = readSecret(deps.env, tool.secret);
+  if (!connectionString) {
+    deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "error", rule: "credential_missing" }, deps.request).catch(() => undefined));
+    return toolError(`${tool.name} is not available: its database credential is not configured.`);
+  }
+
+  try {
+    await recordAudit(deps.env.DB, event, deps.request);
+  } catch (e) {
+    if (e instanceof AuditUnavailable) return toolError("The call was refused because the audit log is unavailable. Nothing was run. Try again later.");
+    throw e;
+  }
+
+  configureNeon(deps.neonLocalEndpoint);
+  const outcome = await runReadOnly(connectionString, readStatement(tool, bound.values, auditId), tool.limits.timeoutMs, deps.now);
+  if (!outcome.ok) {
+    if (outcome.kind === "db_error") {
+      const mapped = mapSqlState(outcome.sqlstate, tool.limits);
+      finish({ outcome: "error", rule: mapped.rule, sqlstate: outcome.sqlstate, dbMs: outcome.dbMs });
+      return toolError(mapped.message);
+    }
+    const rule = outcome.kind === "deadline" ? "deadline" : "unreachable";
+    finish({ outcome: "error", rule, dbMs: outcome.dbMs });
+    return toolError(outcome.kind === "deadline" ? `The query exceeded this tool's time limit of ${tool.limits.timeoutMs} ms.` : "The database could not be reached. Try again later.");
+  }
+
+  const data = shapeResult(outcome.result, tool.limits);
+  const { bytes, ...structured } = data;
+  finish({ outcome: "ok", rows: data.row_count, bytes, truncated: data.truncated, dbMs: outcome.dbMs });
+  return { content: [{ type: "text", text: renderTable(tool.name, structured, randomId(8)) }], structuredContent: structured };
+}

@@ -1,0 +1,30 @@
+import type { ToolDefinition } from "../policy/types";
+
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
+/**
+ * The statement actually sent for a read tool (DESIGN §5 step 5): a leading comment naming the audit id and tool
+ * (visible in pg_stat_activity and Postgres logs), the tool's SQL as a subquery, and a bound `LIMIT maxRows + 1`
+ * whose extra row proves truncation. Values are bound as $n parameters, never interpolated.
+ */
+export function readStatement(tool: ToolDefinition, values: unknown[], auditId: string): Statement {
+  const body = stripTrailingSemicolons(tool.sql);
+  const limitParam = values.length + 1;
+  return {
+    text: `${auditComment(auditId, tool.name)}\nSELECT * FROM (\n${body}\n) AS gatehouse_result LIMIT $${limitParam}`,
+    params: [...values, tool.limits.maxRows + 1],
+  };
+}
+
+/** Only identifier-safe characters reach the comment, so it can never close itself early. */
+export function auditComment(auditId: string, toolName: string): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.:-]/g, "_");
+  return `/* gatehouse audit=${safe(auditId)} tool=${safe(toolName)} */`;
+}
+
+function stripTrailingSemicolons(sql: string): string {
+  return sql.replace(/[\s;]+$/, "");
+}
