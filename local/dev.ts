@@ -1,0 +1,54 @@
+import { join } from "node:path";
+import { startStack } from "./stack";
+import { ROOT } from "./wrangler";
+
+/**
+ * `npm run dev`: the whole local stack with the demo (DESIGN §9). State lives in .data/ (git-ignored) and is
+ * reused; Ctrl-C stops every process this started.
+ */
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const ports = { worker: port("GATEHOUSE_PORT", 8787), neon: port("NEON_LOCAL_PORT", 4444), postgres: port("PG_PORT", 54329) };
+const verbose = process.env.GATEHOUSE_VERBOSE === "1";
+
+const started = performance.now();
+const stack = await startStack({
+  stateDir: join(ROOT, ".data"),
+  ports,
+  envFile: join(ROOT, ".dev.vars"),
+  policies: [join(ROOT, "policies/demo.yaml")],
+  progress: (line) => console.log(`  ✓ ${line}`),
+  ...(verbose ? { log: (line: string) => console.log(`    ${line}`) } : {}),
+}).catch((e: unknown) => {
+  console.error(`\nGatehouse dev stack failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
+
+console.log(`
+Gatehouse is running (started in ${((performance.now() - started) / 1000).toFixed(1)} s).
+
+  MCP URL         ${stack.mcpUrl}
+  Neon endpoint   ${stack.neonUrl}   (local SQL-over-HTTP, backed by embedded Postgres on 127.0.0.1:${ports.postgres})
+
+  Demo users      alice@example.com  sales ops: revenue_summary, pipeline_coverage
+                  dana@example.com   data engineer: revenue_summary, pipeline_coverage
+                  wes@example.com    account executive: pipeline_coverage, my_opportunities
+                  maria@example.com  approver (no tools yet)
+                  admin@example.com  admin (no tools)
+  Demo task       nightly-revenue-report: revenue_summary
+
+  Get a token     npm run token -- --user alice@example.com
+  Then            see README "Try it with curl"
+
+Press Ctrl-C to stop.
+`);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log("\nStopping Gatehouse…");
+  await stack.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());

@@ -1,0 +1,38 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { RolePasswords } from "./setup-db";
+import { generatePassword, generateSigningJwk } from "./signing-key";
+
+/** Secrets of one local stack, generated on first start and kept (mode 0600) in its state directory. */
+export interface LocalSecrets {
+  superuserPassword: string;
+  rolePasswords: RolePasswords;
+  signingKey: string;
+}
+
+export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
+  if (existsSync(file)) return JSON.parse(await readFile(file, "utf8")) as LocalSecrets;
+  const secrets: LocalSecrets = {
+    superuserPassword: generatePassword(),
+    rolePasswords: { reporting: generatePassword(), diagnostic: generatePassword(), writer: generatePassword() },
+    signingKey: generateSigningJwk(),
+  };
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+/**
+ * Serialises Worker variables as a dotenv file (.dev.vars format). Values are single-quoted, which dotenv takes
+ * literally (JSON such as a JWK keeps its double quotes); a value with a quote or newline is refused.
+ */
+export function dotenv(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => {
+      if (/['\n\r]/.test(v)) throw new Error(`${k} cannot be written to a dotenv file`);
+      return `${k}='${v}'`;
+    })
+    .join("\n")
+    .concat("\n");
+}

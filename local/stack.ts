@@ -1,0 +1,107 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { startPostgres, type LocalPostgres } from "./postgres";
+import { roleConnectionString, setupDatabase } from "./setup-db";
+import { startNeonEndpoint, type NeonEndpoint } from "./neon-http/server";
+import { dotenv, loadOrCreateSecrets, type LocalSecrets } from "./secrets";
+import { ROOT, runWrangler, startWranglerDev, type WranglerDev } from "./wrangler";
+
+export const DATABASE = "gatehouse";
+
+export interface StackOptions {
+  /** Holds Postgres data, local D1 state and generated secrets; reused between runs. */
+  stateDir: string;
+  ports: { worker: number; neon: number; postgres: number };
+  /** Where the Worker's variables and secrets are written (`.dev.vars` for `npm run dev`). */
+  envFile: string;
+  /** Policy files to apply, in order (YAML). */
+  policies: string[];
+  log?: (line: string) => void;
+  /** Receives progress lines ("postgres ready in 0.6 s"). */
+  progress?: (line: string) => void;
+}
+
+export interface Stack {
+  workerUrl: string;
+  mcpUrl: string;
+  neonUrl: string;
+  postgres: LocalPostgres;
+  secrets: LocalSecrets;
+  /** Connection strings of the tier roles, for tests that compare with direct SQL. */
+  roleUrls: { reporting: string; diagnostic: string; writer: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole local stack of DESIGN §9: embedded Postgres with hardening and demo data, the local Neon HTTP
+ * endpoint, D1 with schema.sql and the policies, and `wrangler dev`. `stop()` stops everything it started,
+ * in reverse order, also when start-up failed half-way.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const progress = opts.progress ?? (() => undefined);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    stops.length = 0;
+  };
+  const timed = async <T>(label: string, f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const v = await f();
+    progress(`${label} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    return v;
+  };
+  try {
+    await mkdir(opts.stateDir, { recursive: true });
+    const secrets = await loadOrCreateSecrets(join(opts.stateDir, "secrets.json"));
+    const postgres = await timed(`postgres ready on 127.0.0.1:${opts.ports.postgres}`, () =>
+      startPostgres({ dataDir: join(opts.stateDir, "postgres"), port: opts.ports.postgres, superuserPassword: secrets.superuserPassword, ...(opts.log ? { log: opts.log } : {}) }),
+    );
+    stops.push(() => postgres.stop());
+    await timed("roles, demo schema and data applied", () => setupDatabase(postgres.superuserUrl, { database: DATABASE, passwords: secrets.rolePasswords, testAids: true }));
+    const neon: NeonEndpoint = await timed(`neon http endpoint on 127.0.0.1:${opts.ports.neon}`, () =>
+      startNeonEndpoint({ port: opts.ports.neon, pgHost: "127.0.0.1", pgPort: postgres.port, ...(opts.log ? { log: opts.log } : {}) }),
+    );
+    stops.push(() => neon.close());
+
+    const roleUrls = {
+      reporting: roleConnectionString("reporting", secrets.rolePasswords.reporting, DATABASE),
+      diagnostic: roleConnectionString("diagnostic", secrets.rolePasswords.diagnostic, DATABASE),
+      writer: roleConnectionString("writer", secrets.rolePasswords.writer, DATABASE),
+    };
+    const workerUrl = `http://127.0.0.1:${opts.ports.worker}`;
+    await writeFile(
+      opts.envFile,
+      dotenv({
+        PUBLIC_ORIGIN: workerUrl,
+        NEON_LOCAL_ENDPOINT: neon.url,
+        DEV_ENDPOINTS: "true",
+        SIGNING_KEY: secrets.signingKey,
+        DB_URL_REPORTING: roleUrls.reporting,
+        DB_URL_DIAGNOSTIC: roleUrls.diagnostic,
+        DB_URL_WRITER: roleUrls.writer,
+      }),
+      { mode: 0o600 },
+    );
+
+    const persistTo = join(opts.stateDir, "wrangler");
+    await timed("D1 schema applied", () => runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]));
+    const worker: WranglerDev = await timed(`wrangler dev on ${workerUrl}`, () =>
+      startWranglerDev({ port: opts.ports.worker, persistTo, envFile: opts.envFile, ...(opts.log ? { log: opts.log } : {}) }),
+    );
+    stops.push(() => worker.stop());
+
+    for (const file of opts.policies) await timed(`policy ${file} applied`, () => applyPolicyFile(workerUrl, file));
+    return { workerUrl, mcpUrl: `${workerUrl}/mcp`, neonUrl: neon.url, postgres, secrets, roleUrls, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/** Applies a YAML policy through the dev-only endpoint; validation errors come back with their paths. */
+export async function applyPolicyFile(workerUrl: string, file: string): Promise<void> {
+  const document: unknown = parse(await readFile(file, "utf8"));
+  const res = await fetch(`${workerUrl}/dev/policy`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(document) });
+  if (!res.ok) throw new Error(`policy ${file} was refused (${res.status}): ${await res.text()}`);
+}
