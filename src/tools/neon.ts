@@ -27,10 +27,11 @@ export function configureNeon(localEndpoint: string | undefined): void {
 export async function runReadOnly(connectionString: string, statement: Statement, timeoutMs: number, now: () => number): Promise<DbOutcome> {
   const started = now();
   const deadline = AbortSignal.timeout(timeoutMs + 2000);
-  const sql = neon(connectionString, { arrayMode: true, fullResults: true, types: rawText, fetchOptions: { signal: deadline } });
+  const sql = neon(connectionString, { arrayMode: true, fullResults: true, fetchOptions: { signal: deadline } });
   try {
     const results = await sql.transaction(
-      [sql.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]), sql.query(statement.text, statement.params)],
+      // In a transaction the driver takes type parsers from each query's own options.
+      [sql.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]), sql.query(statement.text, statement.params, { types: rawText })],
       { readOnly: true, isolationLevel: "RepeatableRead", arrayMode: true, fullResults: true },
     );
     const last = results[results.length - 1];

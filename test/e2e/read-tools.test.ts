@@ -87,11 +87,13 @@ describe("demo read tools over MCP (SDK client → wrangler dev → Neon endpoin
   it("gives Wes only his own opportunities", async () => {
     const r = await call(wes, "my_opportunities");
     expect(r.isError).toBeFalsy();
-    const want = await direct("reporting", "SELECT id FROM reporting.opportunities WHERE owner_email = $1 ORDER BY close_date DESC, id", ["wes@example.com"]);
+    const want = await direct("reporting", "SELECT id, account_name, name, stage, amount, close_date FROM reporting.opportunities WHERE owner_email = $1 ORDER BY close_date DESC, id", ["wes@example.com"]);
     const all = await direct("reporting", "SELECT count(*) FROM reporting.opportunities");
     expect(want.length).toBeGreaterThan(0);
     expect(want.length).toBeLessThan(Number(all[0]![0]));
-    expect(r.structuredContent!.rows.map((row) => String(row[0]))).toEqual(want.map((row) => row[0]).slice(0, 50));
+    // Every value, dates included, exactly as Postgres renders it (text format), ids as numbers.
+    expect(r.structuredContent!.rows.map((row) => row.map((v) => String(v)))).toEqual(want.slice(0, 50));
+    expect(r.structuredContent!.columns.map((c) => c.type)).toEqual(["integer", "text", "text", "text", "numeric", "date"]);
   });
 
   it("refuses an injected owner argument on my_opportunities without touching the database", async () => {
