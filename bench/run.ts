@@ -59,22 +59,46 @@ try {
   await time(gatewayCall, WARMUP);
   await time(directCall, Math.min(WARMUP, 1000));
 
-  // Interleave in blocks so drift (GC, other load) hits both series alike.
   const wrangler = (await import("node:child_process")).execSync(`pgrep -f "wrangler.js dev --ip 127.0.0.1 --port ${ports.worker}"`).toString().trim().split("\n")[0];
   const workerd = descendants(Number(wrangler)).filter((p) => commandName(p) === "workerd");
-  const cpuBefore = workerd.reduce((a, p) => a + cpuMs(p), 0);
+  const workerdCpu = () => workerd.reduce((a, p) => a + cpuMs(p), 0);
+
+  // Interleave in blocks so drift (GC, other load) hits both series alike. The direct series runs in Node and
+  // the endpoint, not in workerd, so workerd's CPU during the gateway blocks is the gateway's.
   const gateway: number[] = [];
   const direct: number[] = [];
-  const gatewayWall = { ms: 0 };
+  let gatewayWallMs = 0;
+  let gatewayCpuMs = 0;
   for (let block = 0; block < CALLS / 100; block++) {
+    const cpu0 = workerdCpu();
     const t = performance.now();
     gateway.push(...(await time(gatewayCall, 100)));
-    gatewayWall.ms += performance.now() - t;
+    gatewayWallMs += performance.now() - t;
+    gatewayCpuMs += workerdCpu() - cpu0;
     direct.push(...(await time(directCall, 100)));
   }
-  const cpuAfter = workerd.reduce((a, p) => a + cpuMs(p), 0);
-  // workerd also runs the direct series' nothing (the endpoint is a separate Node process), so its CPU is the gateway's.
-  const cpuPerCall = (cpuAfter - cpuBefore) / gateway.length;
+  const cpuPerCall = gatewayCpuMs / gateway.length;
+
+  // Where the time goes: the same runtime answering requests that do progressively more.
+  const post = (payload: unknown) => async () => {
+    const res = await fetch(stack.mcpUrl, { method: "POST", headers, body: JSON.stringify(payload) });
+    await res.arrayBuffer();
+  };
+  const breakdown: Record<string, { p50: number; p99: number; cpu_ms: number }> = {};
+  const steps: Array<[string, () => Promise<void>]> = [
+    ["GET / (routing only)", async () => void (await (await fetch(`${stack.workerUrl}/`)).arrayBuffer())],
+    ["POST /mcp without token (401 + audit row)", async () => void (await (await fetch(stack.mcpUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).arrayBuffer())],
+    ["tools/list (token, revocation, policy)", post({ jsonrpc: "2.0", id: 1, method: "tools/list" })],
+    ["refused call (invalid arguments)", post({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "revenue_summary", arguments: { region: 42 } } })],
+    ["tools/call revenue_summary", gatewayCall],
+  ];
+  for (const [name, f] of steps) {
+    await time(f, 300);
+    const cpu0 = workerdCpu();
+    const samples = await time(f, 500);
+    const s = summarize(samples);
+    breakdown[name] = { p50: s.p50, p99: s.p99, cpu_ms: (workerdCpu() - cpu0) / samples.length };
+  }
 
   const g = summarize(gateway);
   const d = summarize(direct);
@@ -100,7 +124,8 @@ try {
     direct_ms: d,
     overhead_ms: { p50: g.p50 - d.p50, p99: g.p99 - d.p99 },
     workerd_cpu_ms_per_call: cpuPerCall,
-    throughput_c1_per_s: (gateway.length / gatewayWall.ms) * 1000,
+    throughput_c1_per_s: (gateway.length / gatewayWallMs) * 1000,
+    breakdown,
     bundle: { raw_bytes: raw, gzip_bytes: gz },
   };
   const f = (n: number) => n.toFixed(2).padStart(8);
@@ -112,6 +137,9 @@ gateway overhead                  ${f(g.p50 - d.p50)}  ${f(g.p99 - d.p99)}
 workerd CPU per call (ms)         ${f(cpuPerCall)}   (${workerd.length} workerd process(es), all of wrangler dev's runtime)
 throughput, concurrency 1 (/s)    ${f(results.throughput_c1_per_s)}
 bundle (wrangler deploy --dry-run) ${(raw / 1024).toFixed(0)} KiB raw, ${(gz / 1024).toFixed(0)} KiB gzip
+
+breakdown (500 calls each)                     p50 ms    p99 ms   workerd CPU ms/call
+${Object.entries(breakdown).map(([k, v]) => `${k.padEnd(44)} ${f(v.p50)}  ${f(v.p99)}  ${f(v.cpu_ms)}`).join("\n")}
 `);
   await mkdir(join(ROOT, "bench/results"), { recursive: true });
   await writeFile(join(ROOT, "bench/results/latest.json"), JSON.stringify(results, null, 2));
