@@ -50,11 +50,13 @@ CREATE TABLE IF NOT EXISTS grants (
   PRIMARY KEY (workspace_id, tool_name, subject_kind, subject)
 );
 
--- Revoked sessions, principals, clients and token ids. Checked on every /mcp call.
+-- Revoked sessions, principals, clients and token ids. Checked on every /mcp call. A session or token id is
+-- revoked for good; a principal or client revocation refuses every token issued at or before `revoked_at`
+-- (epoch seconds), so signing in again afterwards works unless the policy no longer grants anything.
 CREATE TABLE IF NOT EXISTS revocations (
   kind TEXT NOT NULL CHECK (kind IN ('session', 'principal', 'client', 'token')),
   value TEXT NOT NULL,
-  revoked_at TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL,
   revoked_by TEXT,
   reason TEXT,
   PRIMARY KEY (kind, value)
@@ -101,3 +103,85 @@ CREATE TABLE IF NOT EXISTS audit_events (
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time);
 CREATE INDEX IF NOT EXISTS audit_by_principal ON audit_events (principal, time);
 CREATE INDEX IF NOT EXISTS audit_by_tool ON audit_events (tool, time);
+
+-- OAuth clients: dynamically registered public clients (RFC 7591) and admin-created task clients
+-- (client_credentials, DESIGN §3). Task secrets are stored as SHA-256 hashes of high-entropy values.
+CREATE TABLE IF NOT EXISTS oauth_clients (
+  client_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('public', 'task')),
+  client_name TEXT,
+  redirect_uris TEXT NOT NULL DEFAULT '[]',   -- JSON array
+  metadata TEXT NOT NULL DEFAULT '{}',        -- registered metadata as returned to the client
+  secret_hash TEXT,                           -- task clients only
+  workspace_id TEXT,                          -- task clients: their one workspace
+  principal_id TEXT,                          -- task clients: "task:<id>"
+  tools TEXT,                                 -- task clients: JSON array of tool names
+  token_ttl INTEGER,                          -- task clients: access-token lifetime (s)
+  expires_at INTEGER,                         -- task clients: client expiry (epoch s)
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  last_used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS oauth_clients_stale ON oauth_clients (kind, last_used_at);
+
+-- Pending authorization requests between /authorize and the consent decision (short-lived).
+CREATE TABLE IF NOT EXISTS auth_requests (
+  id TEXT PRIMARY KEY,
+  csrf TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  state TEXT,
+  code_challenge TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  principal_id TEXT,
+  email TEXT,
+  groups TEXT,                                -- JSON array from the IdP
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+
+-- Authorization codes: single use, stored hashed; a replay revokes the session the first use created.
+CREATE TABLE IF NOT EXISTS auth_codes (
+  code_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  principal_kind TEXT NOT NULL,
+  email TEXT,
+  groups TEXT,
+  workspace_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+
+-- Sessions: one per authorization grant; refresh tokens rotate within it.
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  principal_kind TEXT NOT NULL,
+  email TEXT,
+  groups TEXT,
+  workspace_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,                -- absolute lifetime
+  revoked_at INTEGER,
+  revoked_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_by_principal ON sessions (principal_id);
+
+-- Refresh tokens, stored as SHA-256 hashes. A rotated token keeps, for a short grace window, the pair it was
+-- exchanged for, encrypted under a key derived from the rotated token itself (only its holder can read it).
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotated_at INTEGER,
+  grace_pair TEXT
+);
+CREATE INDEX IF NOT EXISTS refresh_by_session ON refresh_tokens (session_id);

@@ -4,7 +4,13 @@ import { configFor } from "./http/config";
 import { hostOriginGuard } from "./http/host-origin";
 import { onError } from "./http/errors";
 import { randomId } from "./lib/sha256";
-import { protectedResourceMetadata } from "./oauth/metadata";
+import { authorizationServerMetadata, protectedResourceMetadata } from "./oauth/metadata";
+import { jwks, loadKeyRing } from "./oauth/keys";
+import { registerRoutes } from "./oauth/register-routes";
+import { authorizeRoutes } from "./oauth/authorize-routes";
+import { tokenRoutes } from "./oauth/token-routes";
+import { revokeRoutes } from "./oauth/revoke-routes";
+import { adminRoutes } from "./admin/routes";
 import { authenticate } from "./mcp/authenticate";
 import { handleMcp, methodNotAllowed } from "./mcp/route";
 import { devRoutes } from "./dev/routes";
@@ -25,10 +31,23 @@ app.notFound((c) => c.json({ error: "not_found" }, 404));
 // RFC 9728 protected-resource metadata, at the root and at the path-suffixed location for the /mcp resource.
 app.get("/.well-known/oauth-protected-resource", (c) => c.json(protectedResourceMetadata(configFor(c.env))));
 app.get("/.well-known/oauth-protected-resource/mcp", (c) => c.json(protectedResourceMetadata(configFor(c.env))));
+// RFC 8414 authorization-server metadata and the signing keys (current and, during rotation, previous).
+app.get("/.well-known/oauth-authorization-server", (c) => c.json(authorizationServerMetadata(configFor(c.env))));
+app.get("/.well-known/jwks.json", async (c) => {
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(jwks(await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS)));
+});
+
+// OAuth 2.1 authorization server (DESIGN §3).
+app.route("/register", registerRoutes);
+app.route("/authorize", authorizeRoutes);
+app.route("/token", tokenRoutes);
+app.route("/revoke", revokeRoutes);
 
 app.on(["GET", "DELETE", "PUT", "PATCH"], "/mcp", () => methodNotAllowed());
 app.post("/mcp", authenticate, handleMcp);
 
+app.route("/admin/api", adminRoutes);
 app.route("/dev", devRoutes);
 
 app.get("/", (c) => c.json({ name: "gatehouse", mcp: configFor(c.env).resource }));

@@ -12,6 +12,12 @@ export type Bindings = Env & {
   SIGNING_KEY?: string;
   /** Previous signing key (public or private JWK), accepted for verification during rotation. */
   SIGNING_KEY_PREVIOUS?: string;
+  /** Upstream OpenID Connect provider (DESIGN §3): issuer URL, client id and secret, optional label and claims. */
+  OIDC_ISSUER?: string;
+  OIDC_CLIENT_ID?: string;
+  OIDC_CLIENT_SECRET?: string;
+  OIDC_LABEL?: string;
+  OIDC_GROUPS_CLAIM?: string;
 };
 
 export interface Caller {

@@ -10,6 +10,10 @@ import { applyCompiledPolicy, loadPolicySnapshot } from "../policy/store-d1";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { scopeForTiers, tiersInScope, TIERS, TIER_SCOPE } from "../policy/tiers";
 import { randomId } from "../lib/sha256";
+import { nowSeconds, setDevClockOffset } from "../lib/clock";
+import { ADMIN_SCOPE } from "../policy/tiers";
+import { ADMIN_GROUP } from "../oauth/consent-data";
+import { hashSecret } from "../oauth/secrets";
 
 /**
  * Development helpers. They exist only when the issuer is a loopback URL and DEV_ENDPOINTS is "true"
@@ -51,13 +55,14 @@ devRoutes.post("/token", async (c) => {
 
   const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(row.workspace_id).first<{ v: number }>();
   const snapshot = await loadPolicySnapshot(c.env.DB, row.workspace_id, head?.v ?? 0);
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
   const principal = { id: principalId, kind: row.kind, groups: principalGroups(snapshot, principalId, []), workspace: row.workspace_id, ...(row.email ? { email: row.email } : {}) };
   const grantedTiers = new Set(grantedTools(snapshot, principal, now).map((t) => t.tier));
   const requested = typeof body.scope === "string" ? tiersInScope(body.scope) : [...grantedTiers];
   const tiers = requested.filter((t) => grantedTiers.has(t));
-  if (tiers.length === 0) return c.json({ error: "invalid_scope", error_description: `Nothing granted in scope; available: ${TIERS.filter((t) => grantedTiers.has(t)).map((t) => TIER_SCOPE[t]).join(" ") || "none"}` }, 400);
-  const scope = scopeForTiers(tiers);
+  const admin = typeof body.scope === "string" && body.scope.split(" ").includes(ADMIN_SCOPE) && principal.groups.includes(ADMIN_GROUP);
+  if (tiers.length === 0 && !admin) return c.json({ error: "invalid_scope", error_description: `Nothing granted in scope; available: ${TIERS.filter((t) => grantedTiers.has(t)).map((t) => TIER_SCOPE[t]).join(" ") || "none"}` }, 400);
+  const scope = [scopeForTiers(tiers), admin ? ADMIN_SCOPE : ""].filter(Boolean).join(" ");
 
   const ring = await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS);
   const claims = buildAccessClaims(
@@ -68,4 +73,31 @@ devRoutes.post("/token", async (c) => {
   const token = await signAccessToken(claims, ring);
   c.header("Cache-Control", "no-store");
   return c.json({ access_token: token, token_type: "Bearer", expires_in: claims.exp - claims.iat, scope });
+});
+
+/** Moves the gateway's clock (seconds, relative to real time) so tests can pass expiries without sleeping. */
+devRoutes.post("/clock", async (c) => {
+  const body = (await c.req.json().catch(() => ({}))) as { offset_seconds?: unknown };
+  const offset = Number(body.offset_seconds ?? 0);
+  if (!Number.isInteger(offset) || Math.abs(offset) > 30 * 24 * 3600) return c.json({ error: "invalid_request" }, 400);
+  setDevClockOffset(offset);
+  return c.json({ offset_seconds: offset, now: nowSeconds() });
+});
+
+/**
+ * Creates or replaces a task client with a known id and secret (the dev stack keeps them in .data/secrets.json
+ * so the demo task's credentials stay the same across restarts). Production uses POST /admin/api/tasks.
+ */
+devRoutes.post("/task-client", async (c) => {
+  const body = (await c.req.json().catch(() => ({}))) as { task?: unknown; workspace?: unknown; client_id?: unknown; client_secret?: unknown; tools?: unknown; ttl_seconds?: unknown };
+  if (typeof body.task !== "string" || typeof body.workspace !== "string" || typeof body.client_id !== "string" || typeof body.client_secret !== "string" || !Array.isArray(body.tools)) {
+    return c.json({ error: "invalid_request" }, 400);
+  }
+  const now = nowSeconds();
+  await c.env.DB.prepare(
+    "INSERT OR REPLACE INTO oauth_clients (client_id, kind, client_name, secret_hash, workspace_id, principal_id, tools, token_ttl, expires_at, created_at, created_by) VALUES (?, 'task', ?, ?, ?, ?, ?, ?, ?, ?, 'dev')",
+  )
+    .bind(body.client_id, body.task, await hashSecret(body.client_secret), body.workspace, taskPrincipalId(body.task), JSON.stringify(body.tools), Number(body.ttl_seconds ?? 600), now + 365 * 24 * 3600, now)
+    .run();
+  return c.json({ client_id: body.client_id });
 });

@@ -11,6 +11,7 @@ import { principalGroups } from "../policy/evaluate";
 import { recordAudit } from "../audit/store-d1";
 import { requestContext } from "../http/request-context";
 import { randomId } from "../lib/sha256";
+import { nowSeconds } from "../lib/clock";
 
 function unauthorized(c: Context<AppEnv>, failure: TokenFailure): Response {
   const config = configFor(c.env);
@@ -38,10 +39,10 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   } catch {
     return unauthorized(c, { kind: "server_misconfigured" });
   }
-  const verified = await verifyAccessToken(bearer.token, ring, { issuer: config.issuer, audience: config.resource, now: Math.floor(Date.now() / 1000) });
+  const verified = await verifyAccessToken(bearer.token, ring, { issuer: config.issuer, audience: config.resource, now: nowSeconds() });
   if (!verified.ok) return unauthorized(c, verified.failure);
   const claims = verified.claims;
-  const state = await readCallerState(c.env.DB, { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti });
+  const state = await readCallerState(c.env.DB, { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti, iat: claims.iat });
   if (state.revoked) return unauthorized(c, { kind: "revoked", what: state.revoked });
   const snapshot = await policyAt(c.env.DB, claims.ws, state.version);
   c.set("policy", snapshot);

@@ -7,6 +7,7 @@ import { bearerChallenge } from "../oauth/metadata";
 import { grantedTools, toolAccess } from "../policy/evaluate";
 import { TIER_SCOPE, tiersInScope } from "../policy/tiers";
 import { buildServer } from "./server";
+import { nowSeconds } from "../lib/clock";
 
 /** Bodies above this are refused before parsing (JSON-RPC messages here are small). */
 export const MAX_MCP_BODY_BYTES = 1024 * 1024;
@@ -46,8 +47,9 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
   }
 
   const caller = c.get("caller");
-  const now = Math.floor(Date.now() / 1000);
-  const granted = grantedTools(c.get("policy"), caller.principal, now);
+  const policyGranted = grantedTools(c.get("policy"), caller.principal, nowSeconds());
+  const only = caller.claims.tools;
+  const granted = only === undefined ? policyGranted : policyGranted.filter((t) => only.includes(t.name));
   const scopeTiers = tiersInScope(caller.claims.scope);
 
   // A granted tool outside the token's scope is a step-up case (RFC 6750 §3.1 insufficient_scope), not a tool error.

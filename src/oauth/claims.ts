@@ -18,6 +18,8 @@ export interface AccessClaims {
   pk: "user" | "task";
   email?: string;
   groups?: string[];
+  /** Task tokens: the only tools this token may call, whatever the policy grants (DESIGN §3 per-task credentials). */
+  tools?: string[];
 }
 
 export interface TokenSubject {
@@ -29,6 +31,7 @@ export interface TokenSubject {
   clientId: string;
   sessionId: string;
   scope: string;
+  tools?: string[];
 }
 
 export interface ClaimsContext {
@@ -63,6 +66,7 @@ export function buildAccessClaims(subject: TokenSubject, ctx: ClaimsContext, ttl
   };
   if (subject.email !== undefined) claims.email = subject.email;
   if (subject.groups !== undefined && subject.groups.length > 0) claims.groups = subject.groups;
+  if (subject.tools !== undefined) claims.tools = subject.tools;
   return claims;
 }
 
@@ -74,7 +78,7 @@ const isString = (v: unknown): v is string => typeof v === "string" && v.length 
  * cannot outlive the tier's TTL. Returns the reason for the audit row, never for the wire.
  */
 export function checkAccessClaims(payload: Record<string, unknown>): { ok: true; claims: AccessClaims } | { ok: false; reason: string } {
-  const { sub, jti, client_id, scope, sid, ws, pk, exp, iat, email, groups } = payload;
+  const { sub, jti, client_id, scope, sid, ws, pk, exp, iat, email, groups, tools } = payload;
   if (!isString(sub) || !isString(jti) || !isString(client_id) || !isString(sid) || !isString(ws)) return { ok: false, reason: "missing_claim" };
   if (typeof scope !== "string") return { ok: false, reason: "missing_claim" };
   if (pk !== "user" && pk !== "task") return { ok: false, reason: "bad_principal_kind" };
@@ -84,5 +88,6 @@ export function checkAccessClaims(payload: Record<string, unknown>): { ok: true;
   if (exp - iat > maxTtl) return { ok: false, reason: "lifetime_over_tier_ttl" };
   if (email !== undefined && typeof email !== "string") return { ok: false, reason: "bad_email" };
   if (groups !== undefined && !(Array.isArray(groups) && groups.every((g) => typeof g === "string"))) return { ok: false, reason: "bad_groups" };
+  if (tools !== undefined && !(Array.isArray(tools) && tools.every((t) => typeof t === "string"))) return { ok: false, reason: "bad_tools" };
   return { ok: true, claims: payload as unknown as AccessClaims };
 }

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from "../http/config";
-import { TIER_SCOPE, TIERS } from "../policy/tiers";
+import { ADMIN_SCOPE, TIER_SCOPE, TIERS } from "../policy/tiers";
 
 /** RFC 9728 §3: metadata URL for the resource `<issuer>/mcp` inserts the well-known segment before the path. */
 export function resourceMetadataUrl(config: GatewayConfig): string {
@@ -23,4 +23,27 @@ export function bearerChallenge(config: GatewayConfig, error?: string, extra?: R
   if (error) parts.push(`error="${error}"`);
   for (const [k, v] of Object.entries(extra ?? {})) parts.push(`${k}="${v}"`);
   return `Bearer ${parts.join(", ")}`;
+}
+
+/** RFC 8414 §2 authorization-server metadata. */
+export function authorizationServerMetadata(config: GatewayConfig): Record<string, unknown> {
+  const i = config.issuer;
+  return {
+    issuer: i,
+    authorization_endpoint: `${i}/authorize`,
+    token_endpoint: `${i}/token`,
+    registration_endpoint: `${i}/register`,
+    revocation_endpoint: `${i}/revoke`,
+    jwks_uri: `${i}/.well-known/jwks.json`,
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+    code_challenge_methods_supported: ["S256"],
+    token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
+    revocation_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
+    scopes_supported: [...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE],
+    authorization_response_iss_parameter_supported: true,
+    resource_indicators_supported: true,
+    service_documentation: `${i}/`,
+  };
 }

@@ -69,15 +69,17 @@ export interface CallerState {
 }
 
 /**
- * The per-call read: the workspace's current policy version and whether the token's session, principal,
- * client or id is revoked. One round trip.
+ * The per-call read: the workspace's current policy version and whether the token's session or id is revoked,
+ * or its principal or client was revoked at or after the token was issued. One round trip.
  */
-export async function readCallerState(db: D1Database, q: { workspace: string; sessionId: string; principal: string; clientId: string; jti: string }): Promise<CallerState> {
+export async function readCallerState(db: D1Database, q: { workspace: string; sessionId: string; principal: string; clientId: string; jti: string; iat: number }): Promise<CallerState> {
   const [head, revoked] = await db.batch<{ v: number } | { kind: string }>([
     db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(q.workspace),
     db
-      .prepare("SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?) OR (kind = 'principal' AND value = ?) OR (kind = 'client' AND value = ?) OR (kind = 'token' AND value = ?) LIMIT 1")
-      .bind(q.sessionId, q.principal, q.clientId, q.jti),
+      .prepare(
+        "SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?1) OR (kind = 'token' AND value = ?2) OR (kind = 'principal' AND value = ?3 AND revoked_at >= ?5) OR (kind = 'client' AND value = ?4 AND revoked_at >= ?5) LIMIT 1",
+      )
+      .bind(q.sessionId, q.jti, q.principal, q.clientId, q.iat),
   ]);
   const v = (head?.results?.[0] as { v: number } | undefined)?.v ?? 0;
   const r = (revoked?.results?.[0] as { kind: string } | undefined)?.kind;

@@ -12,6 +12,10 @@ export const DEFAULT_TIER_TTL: Record<Tier, number> = { read: 900, sql: 600, wri
 
 export const MAX_TOKEN_TTL = 900;
 
+/** Scope for the gateway's own admin API (revocation, task clients); never granted by a tool, only by group. */
+export const ADMIN_SCOPE = "gatehouse:admin";
+export const ADMIN_TTL = 300;
+
 const RANK: Record<Tier, number> = { read: 0, sql: 1, write: 2 };
 
 export function isTier(value: unknown): value is Tier {
@@ -32,8 +36,10 @@ export function scopeForTiers(tiers: Iterable<Tier>): string {
 /** The lifetime a token with this scope may have: the shortest TTL among its tiers (the most privileged). */
 export function ttlForScope(scope: string, ttl: Record<Tier, number> = DEFAULT_TIER_TTL): number {
   const tiers = tiersInScope(scope);
-  if (tiers.length === 0) return 0;
-  return Math.min(MAX_TOKEN_TTL, ...tiers.map((t) => ttl[t]));
+  const ttls = tiers.map((t) => ttl[t]);
+  if (scope.split(" ").includes(ADMIN_SCOPE)) ttls.push(ADMIN_TTL);
+  if (ttls.length === 0) return 0;
+  return Math.min(MAX_TOKEN_TTL, ...ttls);
 }
 
 export function highestTier(tiers: Iterable<Tier>): Tier | undefined {

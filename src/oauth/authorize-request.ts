@@ -1,0 +1,67 @@
+import { isS256Challenge } from "./pkce";
+import { matchRedirectUri } from "./redirect-uri";
+import { ADMIN_SCOPE, TIERS, TIER_SCOPE, type Tier } from "../policy/tiers";
+
+export interface AuthorizeParams {
+  clientId: string;
+  redirectUri: string;
+  state: string | null;
+  codeChallenge: string;
+  /** Requested scope as sent; empty when the client sent none (defaulted at consent, never a 400). */
+  scope: string;
+}
+
+/**
+ * Errors before the redirect URI is trusted are shown to the user (never redirected: RFC 6749 §4.1.2.1); after
+ * that they go back to the client with `error` and `state`.
+ */
+export type AuthorizeCheck =
+  | { ok: true; params: AuthorizeParams }
+  | { ok: false; show: string }
+  | { ok: false; redirect: { uri: string; error: string; description: string; state: string | null } };
+
+const KNOWN_SCOPES = new Set<string>([...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE]);
+
+export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: string; redirect_uris: string[] } | null, resource: string): AuthorizeCheck {
+  const clientId = q.get("client_id");
+  if (!clientId || !client) return { ok: false, show: "Unknown client. Register the client again and retry." };
+  const registered = client.redirect_uris;
+  const requested = q.get("redirect_uri") ?? (registered.length === 1 ? registered[0]! : null);
+  if (!requested || !matchRedirectUri(requested, registered)) return { ok: false, show: "The redirect URI does not match the one this client registered." };
+  const state = q.get("state");
+  const fail = (error: string, description: string): AuthorizeCheck => ({ ok: false, redirect: { uri: requested, error, description, state } });
+  for (const key of ["client_id", "redirect_uri", "state", "scope", "resource", "code_challenge", "code_challenge_method", "response_type"]) {
+    if (q.getAll(key).length > 1) return fail("invalid_request", `Parameter ${key} is repeated.`);
+  }
+  if (q.get("response_type") !== "code") return fail("unsupported_response_type", "Only response_type=code is supported.");
+  const challenge = q.get("code_challenge");
+  if (!challenge || q.get("code_challenge_method") !== "S256" || !isS256Challenge(challenge)) return fail("invalid_request", "PKCE with code_challenge_method=S256 is required.");
+  const res = q.get("resource");
+  if (res !== resource) return fail("invalid_target", `resource must be ${resource}.`);
+  const scope = (q.get("scope") ?? "").trim();
+  if (scope.length > 200) return fail("invalid_scope", "The requested scope is too long.");
+  const values = scope.split(/\s+/).filter(Boolean);
+  if (values.length > 0 && !values.some((v) => KNOWN_SCOPES.has(v))) return fail("invalid_scope", `Known scopes: ${[...KNOWN_SCOPES].join(" ")}.`);
+  return { ok: true, params: { clientId, redirectUri: requested, state, codeChallenge: challenge, scope: values.filter((v) => KNOWN_SCOPES.has(v)).join(" ") } };
+}
+
+export interface ScopeOption {
+  scope: string;
+  tier: Tier | "admin";
+  checked: boolean;
+}
+
+/**
+ * The choices on the consent page: the tiers the user is granted in the workspace, narrowed to what the client
+ * asked for (all of them when it asked for nothing), with only the least privileged preselected — read-only is the
+ * default (DESIGN §3).
+ */
+export function consentOptions(granted: ReadonlySet<Tier>, isAdmin: boolean, requestedScope: string): ScopeOption[] {
+  const requested = new Set(requestedScope.split(" ").filter(Boolean));
+  const wanted = (s: string) => requested.size === 0 || requested.has(s);
+  const options: ScopeOption[] = TIERS.filter((t) => granted.has(t) && wanted(TIER_SCOPE[t])).map((t) => ({ scope: TIER_SCOPE[t], tier: t, checked: false }));
+  if (isAdmin && requested.has(ADMIN_SCOPE)) options.push({ scope: ADMIN_SCOPE, tier: "admin", checked: false });
+  const first = options[0];
+  if (first) first.checked = true;
+  return options;
+}

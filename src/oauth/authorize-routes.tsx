@@ -1,0 +1,176 @@
+/** @jsxImportSource hono/jsx */
+import { Hono, type Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import type { AppEnv } from "../env";
+import { configFor, type GatewayConfig } from "../http/config";
+import { nowSeconds } from "../lib/clock";
+import { randomId } from "../lib/sha256";
+import { userPrincipalId } from "../policy/compile";
+import { checkAuthorizeRequest, consentOptions } from "./authorize-request";
+import { accessFor } from "./consent-data";
+import { ConsentPage, ErrorPage, LoginPage } from "./pages";
+import { hashSecret, newAuthCode } from "./secrets";
+import { DEFAULT_SESSION_POLICY } from "./session-policy";
+import { getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow } from "./store-d1";
+import { oidcConfigured, oidcLabel } from "./oidc-config";
+import { recordOAuthEvent } from "./audit";
+
+export const authorizeRoutes = new Hono<AppEnv>();
+
+const COOKIE = "gh_authz";
+
+/** Pages may post only to us and redirect only to the client's registered redirect URI (CSP form-action). */
+function pageHeaders(c: Context<AppEnv>, redirectUri?: string): void {
+  const formAction = redirectUri ? `'self' ${new URL(redirectUri).origin}` : "'self'";
+  c.header("Content-Security-Policy", `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
+  c.header("X-Frame-Options", "DENY");
+  c.header("Cache-Control", "no-store");
+}
+
+function showError(c: Context<AppEnv>, message: string, status: 400 | 403 = 400): Response | Promise<Response> {
+  pageHeaders(c);
+  return c.html(<ErrorPage message={message} />, status);
+}
+
+function redirectWithError(config: GatewayConfig, uri: string, error: string, description: string, state: string | null): Response {
+  const url = new URL(uri);
+  url.searchParams.set("error", error);
+  url.searchParams.set("error_description", description);
+  if (state !== null) url.searchParams.set("state", state);
+  url.searchParams.set("iss", config.issuer);
+  return new Response(null, { status: 302, headers: { Location: url.href, "Cache-Control": "no-store" } });
+}
+
+function bindRequestCookie(c: Context<AppEnv>, config: GatewayConfig, id: string): void {
+  setCookie(c, COOKIE, id, { path: "/authorize", httpOnly: true, sameSite: "Lax", secure: config.origin.protocol === "https:", maxAge: DEFAULT_SESSION_POLICY.requestSeconds });
+}
+
+/**
+ * A form post continues an authorization request only with the request's CSRF token and from the browser that
+ * started it (the request-bound cookie), so a forged or replayed form cannot complete someone else's sign-in.
+ */
+async function continuedRequest(c: Context<AppEnv>, form: FormData): Promise<AuthRequestRow | Response> {
+  const id = form.get("request");
+  const csrf = form.get("csrf");
+  if (typeof id !== "string" || typeof csrf !== "string" || id.length > 100) return await showError(c, "The sign-in form is incomplete. Start again from your app.");
+  const row = await getAuthRequest(c.env.DB, id, nowSeconds());
+  if (!row) return await showError(c, "This sign-in has expired. Start again from your app.");
+  if (getCookie(c, COOKIE) !== id || csrf !== row.csrf) return await showError(c, "This form was not issued to this browser (CSRF check failed). Start again from your app.", 403);
+  return row;
+}
+
+async function clientView(db: D1Database, clientId: string): Promise<{ name: string; redirectUris: string[] } | null> {
+  const client = await getClient(db, clientId);
+  if (!client || client.kind !== "public") return null;
+  return { name: client.client_name ?? "An MCP client", redirectUris: JSON.parse(client.redirect_uris) as string[] };
+}
+
+// GET /authorize (OAuth 2.1 §4.1.1): validate, remember the request, show sign-in.
+authorizeRoutes.get("/", async (c) => {
+  const config = configFor(c.env);
+  const q = new URL(c.req.url).searchParams;
+  const clientId = q.get("client_id");
+  const client = clientId && clientId.length <= 100 ? await clientView(c.env.DB, clientId) : null;
+  const checked = checkAuthorizeRequest(q, client ? { client_id: clientId!, redirect_uris: client.redirectUris } : null, config.resource);
+  if (!checked.ok) {
+    if ("show" in checked) return showError(c, checked.show);
+    const r = checked.redirect;
+    return redirectWithError(config, r.uri, r.error, r.description, r.state);
+  }
+  const now = nowSeconds();
+  const p = checked.params;
+  const id = randomId();
+  const csrf = randomId();
+  await insertAuthRequest(c.env.DB, { id, csrf, client_id: p.clientId, redirect_uri: p.redirectUri, state: p.state, code_challenge: p.codeChallenge, scope: p.scope, created_at: now, expires_at: now + DEFAULT_SESSION_POLICY.requestSeconds });
+  bindRequestCookie(c, config, id);
+  const devUsers = config.loopback
+    ? (await c.env.DB.prepare("SELECT email, MAX(display_name) AS name FROM principals WHERE kind = 'user' AND email IS NOT NULL GROUP BY email ORDER BY email").all<{ email: string; name: string | null }>()).results
+    : [];
+  pageHeaders(c);
+  return c.html(<LoginPage clientName={client!.name} redirectHost={new URL(p.redirectUri).host} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
+});
+
+/** Shows consent once the user is known (dev login here; the OIDC callback uses the same function). */
+export async function showConsent(c: Context<AppEnv>, row: AuthRequestRow, who: { email: string; groups: string[] }): Promise<Response> {
+  const principal = userPrincipalId(who.email);
+  const access = await accessFor(c.env.DB, principal, who.email, who.groups, nowSeconds());
+  const client = await clientView(c.env.DB, row.client_id);
+  if (!client) return showError(c, "This client is no longer registered. Start again from your app.");
+  const usable = access.filter((a) => consentOptions(a.tiers, a.isAdmin, row.scope).length > 0);
+  if (usable.length === 0) {
+    await takeAuthRequest(c.env.DB, row.id);
+    await recordOAuthEvent(c, { event: "oauth.consent", outcome: "denied", rule: "nothing_granted", principal, clientId: row.client_id });
+    return redirectWithError(configFor(c.env), row.redirect_uri, "access_denied", "Your account has no access that this app asked for.", row.state);
+  }
+  await setRequestPrincipal(c.env.DB, row.id, { principal, email: who.email, groups: who.groups });
+  // Options are the union over the user's workspaces; the POST re-checks them against the chosen workspace.
+  const tiers = new Set(usable.flatMap((a) => [...a.tiers]));
+  const options = consentOptions(tiers, usable.some((a) => a.isAdmin), row.scope).map((o) => ({
+    ...o,
+    tools: o.tier === "admin" ? [] : usable.flatMap((a) => a.toolsByTier.get(o.tier as never) ?? []).filter((t, i, all) => all.indexOf(t) === i),
+  }));
+  pageHeaders(c, row.redirect_uri);
+  return c.html(
+    <ConsentPage clientName={client.name} redirectHost={new URL(row.redirect_uri).host} email={who.email} requestId={row.id} csrf={row.csrf} workspaces={usable.map((a) => a.workspace)} options={options} />,
+  );
+}
+
+// POST /authorize/login: the dev login (loopback issuer only).
+authorizeRoutes.post("/login", async (c) => {
+  const config = configFor(c.env);
+  if (!config.loopback) return showError(c, "Dev login is available only on a local (loopback) deployment.", 403);
+  const form = await c.req.formData().catch(() => new FormData());
+  const row = await continuedRequest(c, form);
+  if (row instanceof Response) return row;
+  const email = form.get("email");
+  if (typeof email !== "string" || email.length > 254) return showError(c, "Choose a user.");
+  const known = await c.env.DB.prepare("SELECT 1 FROM principals WHERE kind = 'user' AND email = ? LIMIT 1").bind(email.toLowerCase()).first();
+  if (!known) return showError(c, "That user is not in any policy.", 403);
+  return showConsent(c, row, { email: email.toLowerCase(), groups: [] });
+});
+
+// POST /authorize/consent: allow (with the chosen scope and workspace) or deny; either way the request is spent.
+authorizeRoutes.post("/consent", async (c) => {
+  const config = configFor(c.env);
+  const form = await c.req.formData().catch(() => new FormData());
+  const row = await continuedRequest(c, form);
+  if (row instanceof Response) return row;
+  if (!row.principal_id || !row.email) return showError(c, "Sign in first. Start again from your app.");
+  if (!(await takeAuthRequest(c.env.DB, row.id))) return showError(c, "This sign-in was already completed.");
+  if (form.get("decision") !== "allow") {
+    await recordOAuthEvent(c, { event: "oauth.consent", outcome: "denied", rule: "user_denied", principal: row.principal_id, clientId: row.client_id });
+    return redirectWithError(config, row.redirect_uri, "access_denied", "The user denied access.", row.state);
+  }
+  const groups = row.groups ? (JSON.parse(row.groups) as string[]) : [];
+  const workspace = form.get("workspace");
+  const access = (await accessFor(c.env.DB, row.principal_id, row.email, groups, nowSeconds())).find((a) => a.workspace === workspace);
+  const chosen = new Set(form.getAll("scope").filter((s): s is string => typeof s === "string"));
+  if (!access) return redirectWithError(config, row.redirect_uri, "access_denied", "No access in that workspace.", row.state);
+  const allowed = consentOptions(access.tiers, access.isAdmin, row.scope).map((o) => o.scope);
+  const scope = allowed.filter((s) => chosen.has(s));
+  if (scope.length === 0) return redirectWithError(config, row.redirect_uri, "access_denied", "No access was chosen.", row.state);
+
+  const now = nowSeconds();
+  const code = newAuthCode();
+  const sessionId = randomId();
+  await insertCode(c.env.DB, {
+    code_hash: await hashSecret(code),
+    client_id: row.client_id,
+    redirect_uri: row.redirect_uri,
+    code_challenge: row.code_challenge,
+    scope: scope.join(" "),
+    principal_id: row.principal_id,
+    principal_kind: "user",
+    email: row.email,
+    groups: row.groups,
+    workspace_id: access.workspace,
+    session_id: sessionId,
+    expires_at: now + DEFAULT_SESSION_POLICY.codeSeconds,
+  });
+  await recordOAuthEvent(c, { event: "oauth.consent", outcome: "ok", principal: row.principal_id, clientId: row.client_id, sessionId, workspace: access.workspace, detail: scope.join(" ") });
+  const url = new URL(row.redirect_uri);
+  url.searchParams.set("code", code);
+  if (row.state !== null) url.searchParams.set("state", row.state);
+  url.searchParams.set("iss", config.issuer); // RFC 9207
+  return new Response(null, { status: 302, headers: { Location: url.href, "Cache-Control": "no-store" } });
+});

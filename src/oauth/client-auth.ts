@@ -1,0 +1,40 @@
+import { OAuthError } from "./oauth-error";
+
+export interface PresentedClient {
+  clientId: string;
+  secret: string | undefined;
+  method: "none" | "client_secret_basic" | "client_secret_post";
+}
+
+/**
+ * Reads client authentication (RFC 6749 §2.3.1): HTTP Basic with form-encoded id and secret, or the same in the
+ * body, or a bare client_id for public clients. Using two methods at once is an error.
+ */
+export function presentedClient(authorization: string | undefined, form: URLSearchParams): PresentedClient {
+  const bodyId = form.get("client_id");
+  const bodySecret = form.get("client_secret");
+  if (authorization?.startsWith("Basic ")) {
+    if (bodySecret !== null) throw new OAuthError("invalid_request", "Use one client authentication method.");
+    let decoded: string;
+    try {
+      decoded = atob(authorization.slice(6).trim());
+    } catch {
+      throw new OAuthError("invalid_client", "Client authentication failed.", "basic_not_base64");
+    }
+    const colon = decoded.indexOf(":");
+    if (colon < 0) throw new OAuthError("invalid_client", "Client authentication failed.", "basic_no_colon");
+    let id: string;
+    let secret: string;
+    try {
+      id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
+      secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "));
+    } catch {
+      throw new OAuthError("invalid_client", "Client authentication failed.", "basic_bad_encoding");
+    }
+    if (bodyId !== null && bodyId !== id) throw new OAuthError("invalid_request", "client_id does not match the authenticated client.");
+    return { clientId: id, secret, method: "client_secret_basic" };
+  }
+  if (!bodyId) throw new OAuthError("invalid_client", "Client authentication failed.", "no_client_id");
+  if (bodySecret !== null) return { clientId: bodyId, secret: bodySecret, method: "client_secret_post" };
+  return { clientId: bodyId, secret: undefined, method: "none" };
+}

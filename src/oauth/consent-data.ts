@@ -1,0 +1,29 @@
+import { grantedTools, principalGroups } from "../policy/evaluate";
+import { policyAt } from "../policy/store-d1";
+import type { Tier } from "../policy/tiers";
+
+/** Name of the policy group whose members may use the admin API. */
+export const ADMIN_GROUP = "admins";
+
+export interface WorkspaceAccess {
+  workspace: string;
+  tiers: Set<Tier>;
+  toolsByTier: Map<Tier, string[]>;
+  isAdmin: boolean;
+  groups: string[];
+}
+
+/** What a signed-in user may be granted, per workspace the policy lists them in. */
+export async function accessFor(db: D1Database, principalId: string, email: string, idpGroups: string[], now: number): Promise<WorkspaceAccess[]> {
+  const rows = await db.prepare("SELECT p.workspace_id AS ws, COALESCE(MAX(v.version), 0) AS v FROM principals p LEFT JOIN policy_versions v ON v.workspace_id = p.workspace_id WHERE p.id = ? GROUP BY p.workspace_id ORDER BY p.workspace_id").bind(principalId).all<{ ws: string; v: number }>();
+  const out: WorkspaceAccess[] = [];
+  for (const { ws, v } of rows.results) {
+    const snapshot = await policyAt(db, ws, v);
+    const groups = principalGroups(snapshot, principalId, idpGroups);
+    const tools = grantedTools(snapshot, { id: principalId, kind: "user", email, groups, workspace: ws }, now);
+    const toolsByTier = new Map<Tier, string[]>();
+    for (const t of tools) toolsByTier.set(t.tier, [...(toolsByTier.get(t.tier) ?? []), t.name]);
+    out.push({ workspace: ws, tiers: new Set(toolsByTier.keys()), toolsByTier, isAdmin: groups.includes(ADMIN_GROUP), groups });
+  }
+  return out;
+}

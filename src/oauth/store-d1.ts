@@ -1,0 +1,174 @@
+import type { RegisteredMetadata } from "./dcr";
+
+export interface ClientRow {
+  client_id: string;
+  kind: "public" | "task";
+  client_name: string | null;
+  redirect_uris: string;
+  metadata: string;
+  secret_hash: string | null;
+  workspace_id: string | null;
+  principal_id: string | null;
+  tools: string | null;
+  token_ttl: number | null;
+  expires_at: number | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export async function insertPublicClient(db: D1Database, clientId: string, meta: RegisteredMetadata, now: number): Promise<void> {
+  await db
+    .prepare("INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, metadata, created_at, last_used_at) VALUES (?, 'public', ?, ?, ?, ?, ?)")
+    .bind(clientId, meta.client_name ?? null, JSON.stringify(meta.redirect_uris), JSON.stringify(meta), now, now)
+    .run();
+}
+
+export async function insertTaskClient(
+  db: D1Database,
+  c: { clientId: string; name: string; secretHash: string; workspace: string; principal: string; tools: string[]; ttl: number; expiresAt: number; createdBy: string },
+  now: number,
+): Promise<void> {
+  await db
+    .prepare("INSERT INTO oauth_clients (client_id, kind, client_name, secret_hash, workspace_id, principal_id, tools, token_ttl, expires_at, created_at, created_by) VALUES (?, 'task', ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(c.clientId, c.name, c.secretHash, c.workspace, c.principal, JSON.stringify(c.tools), c.ttl, c.expiresAt, now, c.createdBy)
+    .run();
+}
+
+export function getClient(db: D1Database, clientId: string): Promise<ClientRow | null> {
+  return db.prepare("SELECT * FROM oauth_clients WHERE client_id = ?").bind(clientId).first<ClientRow>();
+}
+
+/** Public clients nobody has used for `olderThan` seconds are pruned (Claude registers on every connection). */
+export async function pruneStaleClients(db: D1Database, now: number, olderThan: number): Promise<number> {
+  const res = await db.prepare("DELETE FROM oauth_clients WHERE kind = 'public' AND COALESCE(last_used_at, created_at) < ?").bind(now - olderThan).run();
+  return res.meta.changes ?? 0;
+}
+
+export interface AuthRequestRow {
+  id: string;
+  csrf: string;
+  client_id: string;
+  redirect_uri: string;
+  state: string | null;
+  code_challenge: string;
+  scope: string;
+  principal_id: string | null;
+  email: string | null;
+  groups: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export async function insertAuthRequest(db: D1Database, r: Omit<AuthRequestRow, "principal_id" | "email" | "groups">): Promise<void> {
+  await db
+    .prepare("INSERT INTO auth_requests (id, csrf, client_id, redirect_uri, state, code_challenge, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(r.id, r.csrf, r.client_id, r.redirect_uri, r.state, r.code_challenge, r.scope, r.created_at, r.expires_at)
+    .run();
+}
+
+export function getAuthRequest(db: D1Database, id: string, now: number): Promise<AuthRequestRow | null> {
+  return db.prepare("SELECT * FROM auth_requests WHERE id = ? AND expires_at > ?").bind(id, now).first<AuthRequestRow>();
+}
+
+export async function setRequestPrincipal(db: D1Database, id: string, p: { principal: string; email: string; groups: string[] }): Promise<void> {
+  await db.prepare("UPDATE auth_requests SET principal_id = ?, email = ?, groups = ? WHERE id = ?").bind(p.principal, p.email, JSON.stringify(p.groups), id).run();
+}
+
+/** Deletes the request; true only for the caller that actually removed it (a consent is decided once). */
+export async function takeAuthRequest(db: D1Database, id: string): Promise<boolean> {
+  const res = await db.prepare("DELETE FROM auth_requests WHERE id = ?").bind(id).run();
+  return (res.meta.changes ?? 0) === 1;
+}
+
+export interface CodeRow {
+  code_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  scope: string;
+  principal_id: string;
+  principal_kind: "user" | "task";
+  email: string | null;
+  groups: string | null;
+  workspace_id: string;
+  session_id: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export async function insertCode(db: D1Database, c: Omit<CodeRow, "used_at">): Promise<void> {
+  await db
+    .prepare("INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, principal_id, principal_kind, email, groups, workspace_id, session_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(c.code_hash, c.client_id, c.redirect_uri, c.code_challenge, c.scope, c.principal_id, c.principal_kind, c.email, c.groups, c.workspace_id, c.session_id, c.expires_at)
+    .run();
+}
+
+/** Marks a code used. `first` is true only for the one caller that used it first (single use, RFC 6749 §4.1.2). */
+export async function consumeCode(db: D1Database, codeHash: string, now: number): Promise<{ row: CodeRow | null; first: boolean }> {
+  const res = await db.prepare("UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL").bind(now, codeHash).run();
+  const row = await db.prepare("SELECT * FROM auth_codes WHERE code_hash = ?").bind(codeHash).first<CodeRow>();
+  return { row, first: (res.meta.changes ?? 0) === 1 };
+}
+
+export interface SessionRow {
+  id: string;
+  client_id: string;
+  principal_id: string;
+  principal_kind: "user" | "task";
+  email: string | null;
+  groups: string | null;
+  workspace_id: string;
+  scope: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+/** Creates a session and its first refresh token in one transaction. */
+export async function createSession(db: D1Database, s: Omit<SessionRow, "revoked_at">, refreshHash: string): Promise<void> {
+  await db.batch([
+    db
+      .prepare("INSERT INTO sessions (id, client_id, principal_id, principal_kind, email, groups, workspace_id, scope, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(s.id, s.client_id, s.principal_id, s.principal_kind, s.email, s.groups, s.workspace_id, s.scope, s.created_at, s.last_used_at, s.expires_at),
+    db.prepare("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)").bind(refreshHash, s.id, s.created_at),
+  ]);
+}
+
+export async function getRefresh(db: D1Database, hash: string): Promise<{ session_id: string; rotated_at: number | null; grace_pair: string | null } | null> {
+  return db.prepare("SELECT session_id, rotated_at, grace_pair FROM refresh_tokens WHERE token_hash = ?").bind(hash).first();
+}
+
+export function getSession(db: D1Database, id: string): Promise<SessionRow | null> {
+  return db.prepare("SELECT * FROM sessions WHERE id = ?").bind(id).first<SessionRow>();
+}
+
+/**
+ * Rotates a refresh token: marks it rotated (with the sealed new pair for the grace window) and inserts the new
+ * one, in one transaction; the insert happens only if this caller's update won (`changes() = 1`), so two
+ * concurrent refreshes of one token can never both mint a valid new token.
+ */
+export async function rotateRefresh(db: D1Database, oldHash: string, newHash: string, sessionId: string, sealed: string, now: number): Promise<boolean> {
+  const [update] = await db.batch([
+    db.prepare("UPDATE refresh_tokens SET rotated_at = ?, grace_pair = ? WHERE token_hash = ? AND rotated_at IS NULL").bind(now, sealed, oldHash),
+    db.prepare("INSERT INTO refresh_tokens (token_hash, session_id, created_at) SELECT ?, ?, ? WHERE changes() = 1").bind(newHash, sessionId, now),
+    db.prepare("UPDATE sessions SET last_used_at = ? WHERE id = ? AND changes() = 1").bind(now, sessionId),
+  ]);
+  return (update?.meta.changes ?? 0) === 1;
+}
+
+/** Revokes a session: refresh tokens stop working and /mcp refuses its access tokens (revocations table). */
+export async function revokeSession(db: D1Database, sessionId: string, reason: string, by: string, now: number): Promise<void> {
+  await db.batch([
+    db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE id = ?").bind(now, reason, sessionId),
+    db.prepare("INSERT OR IGNORE INTO revocations (kind, value, revoked_at, revoked_by, reason) VALUES ('session', ?, ?, ?, ?)").bind(sessionId, now, by, reason),
+  ]);
+}
+
+export async function revokeValue(db: D1Database, kind: "session" | "principal" | "client" | "token", value: string, reason: string, by: string, now: number): Promise<void> {
+  if (kind === "session") return revokeSession(db, value, reason, by, now);
+  const stmts = [db.prepare("INSERT OR REPLACE INTO revocations (kind, value, revoked_at, revoked_by, reason) VALUES (?, ?, ?, ?, ?)").bind(kind, value, now, by, reason)];
+  if (kind === "principal") stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE principal_id = ?").bind(now, reason, value));
+  if (kind === "client") stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE client_id = ?").bind(now, reason, value));
+  await db.batch(stmts);
+}

@@ -1,0 +1,210 @@
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../env";
+import { configFor, type GatewayConfig } from "../http/config";
+import { nowSeconds } from "../lib/clock";
+import { randomId } from "../lib/sha256";
+import { ADMIN_SCOPE, scopeForTiers, tiersInScope } from "../policy/tiers";
+import { grantedTools, principalGroups } from "../policy/evaluate";
+import { policyAt } from "../policy/store-d1";
+import { recordOAuthEvent } from "./audit";
+import { presentedClient } from "./client-auth";
+import { openPair, sealPair, type TokenPair } from "./grace-pair";
+import { issueAccessToken } from "./issue";
+import { OAuthError } from "./oauth-error";
+import { verifyS256 } from "./pkce";
+import { hashSecret, newRefreshToken, sameDigest } from "./secrets";
+import { DEFAULT_SESSION_POLICY, refreshDecision, sessionState } from "./session-policy";
+import { consumeCode, createSession, getClient, getRefresh, getSession, revokeSession, rotateRefresh, type ClientRow, type SessionRow } from "./store-d1";
+
+export const tokenRoutes = new Hono<AppEnv>();
+
+const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+function tokenJson(body: unknown, status = 200, extra: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...NO_STORE, ...extra } });
+}
+
+async function authenticateClient(c: Context<AppEnv>, form: URLSearchParams): Promise<ClientRow> {
+  const presented = presentedClient(c.req.header("authorization"), form);
+  if (presented.clientId.length > 100) throw new OAuthError("invalid_client", "Client authentication failed.", "client_id_too_long");
+  const client = await getClient(c.env.DB, presented.clientId);
+  if (!client) throw new OAuthError("invalid_client", "Client authentication failed.", "unknown_client");
+  if (client.kind === "public") {
+    if (presented.method !== "none") throw new OAuthError("invalid_client", "Client authentication failed.", "public_client_sent_secret");
+    return client;
+  }
+  if (presented.secret === undefined || !client.secret_hash || !sameDigest(await hashSecret(presented.secret), client.secret_hash)) {
+    throw new OAuthError("invalid_client", "Client authentication failed.", "bad_secret");
+  }
+  return client;
+}
+
+function sessionSubject(s: SessionRow, scope: string) {
+  return {
+    sub: s.principal_id,
+    kind: s.principal_kind,
+    ...(s.email ? { email: s.email } : {}),
+    ...(s.groups ? { groups: JSON.parse(s.groups) as string[] } : {}),
+    workspace: s.workspace_id,
+    clientId: s.client_id,
+    sessionId: s.id,
+    scope,
+  };
+}
+
+async function pairFor(c: Context<AppEnv>, config: GatewayConfig, s: SessionRow, scope: string, refreshToken: string, now: number): Promise<TokenPair & { jti: string }> {
+  const { token, claims } = await issueAccessToken(c.env, config, sessionSubject(s, scope), now);
+  return { access_token: token, refresh_token: refreshToken, expires_in: claims.exp - claims.iat, scope, jti: claims.jti };
+}
+
+function respond(pair: TokenPair): Response {
+  return tokenJson({ access_token: pair.access_token, token_type: "Bearer", expires_in: pair.expires_in, scope: pair.scope, refresh_token: pair.refresh_token });
+}
+
+async function authorizationCode(c: Context<AppEnv>, form: URLSearchParams, client: ClientRow, now: number): Promise<Response> {
+  const config = configFor(c.env);
+  if (client.kind !== "public") throw new OAuthError("unauthorized_client", "This client may not use authorization_code.");
+  const code = form.get("code");
+  const verifier = form.get("code_verifier");
+  if (!code || code.length > 200) throw new OAuthError("invalid_request", "code is required.");
+  if (!verifier) throw new OAuthError("invalid_request", "code_verifier is required (PKCE).");
+  const resource = form.get("resource");
+  if (resource !== null && resource !== config.resource) throw new OAuthError("invalid_target", `resource must be ${config.resource}.`);
+  const { row, first } = await consumeCode(c.env.DB, await hashSecret(code), now);
+  if (!row) throw new OAuthError("invalid_grant", "The authorization code is invalid.", "unknown_code");
+  if (!first) {
+    // RFC 6749 §4.1.2: a replayed code should revoke what the first use issued.
+    await revokeSession(c.env.DB, row.session_id, "code_replay", "gatehouse", now);
+    throw new OAuthError("invalid_grant", "The authorization code is invalid.", "code_replay");
+  }
+  if (row.client_id !== client.client_id) throw new OAuthError("invalid_grant", "The authorization code is invalid.", "code_of_another_client");
+  if (row.expires_at <= now) throw new OAuthError("invalid_grant", "The authorization code is invalid.", "code_expired");
+  if (form.get("redirect_uri") !== row.redirect_uri) throw new OAuthError("invalid_grant", "The authorization code is invalid.", "redirect_uri_mismatch");
+  if (!(await verifyS256(verifier, row.code_challenge))) throw new OAuthError("invalid_grant", "The authorization code is invalid.", "pkce_mismatch");
+
+  const session: SessionRow = {
+    id: row.session_id,
+    client_id: client.client_id,
+    principal_id: row.principal_id,
+    principal_kind: row.principal_kind,
+    email: row.email,
+    groups: row.groups,
+    workspace_id: row.workspace_id,
+    scope: row.scope,
+    created_at: now,
+    last_used_at: now,
+    expires_at: now + DEFAULT_SESSION_POLICY.absoluteSeconds,
+    revoked_at: null,
+  };
+  const refresh = newRefreshToken();
+  const pair = await pairFor(c, config, session, row.scope, refresh, now);
+  await createSession(c.env.DB, session, await hashSecret(refresh));
+  await c.env.DB.prepare("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?").bind(now, client.client_id).run();
+  await recordOAuthEvent(c, { event: "token.issued", outcome: "ok", rule: "authorization_code", principal: session.principal_id, principalKind: "user", clientId: client.client_id, sessionId: session.id, tokenJti: pair.jti, workspace: session.workspace_id, detail: pair.scope });
+  return respond(pair);
+}
+
+async function refreshToken(c: Context<AppEnv>, form: URLSearchParams, client: ClientRow, now: number): Promise<Response> {
+  const config = configFor(c.env);
+  const presented = form.get("refresh_token");
+  if (!presented || presented.length > 200) throw new OAuthError("invalid_request", "refresh_token is required.");
+  const hash = await hashSecret(presented);
+  const row = await getRefresh(c.env.DB, hash);
+  if (!row) throw new OAuthError("invalid_grant", "The refresh token is invalid.", "unknown_refresh_token");
+  const session = await getSession(c.env.DB, row.session_id);
+  if (!session) throw new OAuthError("invalid_grant", "The refresh token is invalid.", "no_session");
+  if (session.client_id !== client.client_id) throw new OAuthError("invalid_grant", "The refresh token is invalid.", "refresh_of_another_client");
+  const state = sessionState(session, now);
+  if (state !== "active") throw new OAuthError("invalid_grant", "The session has ended. Sign in again.", `session_${state}`);
+
+  const requested = form.get("scope");
+  const sessionScopes = new Set(session.scope.split(" "));
+  if (requested !== null && !requested.split(" ").filter(Boolean).every((s) => sessionScopes.has(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.", "scope_widening");
+  const scope = requested !== null && requested.trim() ? requested.split(" ").filter(Boolean).join(" ") : session.scope;
+
+  const decision = refreshDecision(row, now);
+  if (decision.kind === "grace") return graceOrReuse(c, presented, decision.sealed, session, now);
+  if (decision.kind === "reuse") return reuseDetected(c, session, now);
+
+  const next = newRefreshToken();
+  const pair = await pairFor(c, config, session, scope, next, now);
+  const won = await rotateRefresh(c.env.DB, hash, await hashSecret(next), session.id, await sealPair(presented, pair), now);
+  if (!won) {
+    // A concurrent refresh of the same token won the race: return what it issued.
+    const again = await getRefresh(c.env.DB, hash);
+    const d = again ? refreshDecision(again, now) : ({ kind: "reuse" } as const);
+    if (d.kind === "grace") return graceOrReuse(c, presented, d.sealed, session, now);
+    return reuseDetected(c, session, now);
+  }
+  await recordOAuthEvent(c, { event: "token.refreshed", outcome: "ok", principal: session.principal_id, principalKind: session.principal_kind, clientId: client.client_id, sessionId: session.id, tokenJti: pair.jti, workspace: session.workspace_id, detail: scope });
+  return respond(pair);
+}
+
+async function graceOrReuse(c: Context<AppEnv>, presented: string, sealed: string, session: SessionRow, now: number): Promise<Response> {
+  const pair = await openPair(presented, sealed);
+  if (!pair) return reuseDetected(c, session, now);
+  await recordOAuthEvent(c, { event: "token.refreshed", outcome: "ok", rule: "grace_duplicate", principal: session.principal_id, clientId: session.client_id, sessionId: session.id, workspace: session.workspace_id });
+  return respond(pair);
+}
+
+async function reuseDetected(c: Context<AppEnv>, session: SessionRow, now: number): Promise<Response> {
+  await revokeSession(c.env.DB, session.id, "refresh_token_reuse", "gatehouse", now);
+  throw new OAuthError("invalid_grant", "The refresh token is invalid.", "refresh_token_reuse");
+}
+
+async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, client: ClientRow, now: number): Promise<Response> {
+  const config = configFor(c.env);
+  if (client.kind !== "task" || !client.principal_id || !client.workspace_id) throw new OAuthError("unauthorized_client", "This client may not use client_credentials.");
+  if (client.expires_at !== null && client.expires_at <= now) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_expired");
+  const revoked = await c.env.DB.prepare("SELECT 1 FROM revocations WHERE (kind = 'client' AND value = ?) OR (kind = 'principal' AND value = ? AND revoked_at >= ?) LIMIT 1").bind(client.client_id, client.principal_id, client.created_at).first();
+  if (revoked) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
+  const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(client.workspace_id).first<{ v: number }>();
+  const snapshot = await policyAt(c.env.DB, client.workspace_id, head?.v ?? 0);
+  const tools = client.tools ? (JSON.parse(client.tools) as string[]) : [];
+  const principal = { id: client.principal_id, kind: "task" as const, groups: principalGroups(snapshot, client.principal_id, []), workspace: client.workspace_id };
+  const usable = grantedTools(snapshot, principal, now).filter((t) => tools.includes(t.name));
+  const requested = form.get("scope");
+  const tiers = new Set(usable.map((t) => t.tier));
+  const wanted = requested ? tiersInScope(requested).filter((t) => tiers.has(t)) : [...tiers];
+  if (requested && requested.split(" ").includes(ADMIN_SCOPE)) throw new OAuthError("invalid_scope", "Task clients cannot have admin scope.");
+  if (wanted.length === 0) throw new OAuthError("invalid_scope", "This task is granted no tools in the requested scope.", "nothing_granted");
+  const scope = scopeForTiers(wanted);
+  const { token, claims } = await issueAccessToken(
+    c.env,
+    config,
+    { sub: client.principal_id, kind: "task", workspace: client.workspace_id, clientId: client.client_id, sessionId: `task:${client.client_id}`, scope, tools },
+    now,
+    client.token_ttl ?? undefined,
+  );
+  await c.env.DB.prepare("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?").bind(now, client.client_id).run();
+  await recordOAuthEvent(c, { event: "token.issued", outcome: "ok", rule: "client_credentials", principal: client.principal_id, principalKind: "task", clientId: client.client_id, tokenJti: claims.jti, workspace: client.workspace_id, detail: scope });
+  return tokenJson({ access_token: token, token_type: "Bearer", expires_in: claims.exp - claims.iat, scope });
+}
+
+// POST /token (RFC 6749 §3.2; OAuth 2.1 §3.2).
+tokenRoutes.post("/", async (c) => {
+  const now = nowSeconds();
+  let clientId: string | undefined;
+  try {
+    const type = c.req.header("content-type") ?? "";
+    if (!type.startsWith("application/x-www-form-urlencoded")) throw new OAuthError("invalid_request", "Send the request as application/x-www-form-urlencoded.");
+    const text = await c.req.text();
+    if (text.length > 8192) throw new OAuthError("invalid_request", "Request too large.");
+    const form = new URLSearchParams(text);
+    for (const key of new Set(form.keys())) if (form.getAll(key).length > 1) throw new OAuthError("invalid_request", `Parameter ${key} is repeated.`);
+    if (new URL(c.req.url).search) throw new OAuthError("invalid_request", "Send parameters in the body, not the query string.");
+    const client = await authenticateClient(c, form);
+    clientId = client.client_id;
+    const grant = form.get("grant_type");
+    if (grant === "authorization_code") return await authorizationCode(c, form, client, now);
+    if (grant === "refresh_token") return await refreshToken(c, form, client, now);
+    if (grant === "client_credentials") return await clientCredentials(c, form, client, now);
+    throw new OAuthError("unsupported_grant_type", "grant_type must be authorization_code, refresh_token or client_credentials.");
+  } catch (e) {
+    if (!(e instanceof OAuthError)) throw e;
+    await recordOAuthEvent(c, { event: "token.refused", outcome: "denied", rule: e.reason, ...(clientId ? { clientId } : {}) }).catch(() => undefined);
+    const extra: Record<string, string> = e.errorCode === "invalid_client" && c.req.header("authorization")?.startsWith("Basic ") ? { "WWW-Authenticate": 'Basic realm="gatehouse"' } : {};
+    return tokenJson(e.toJSON(), e.status, extra);
+  }
+});
+
