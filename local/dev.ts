@@ -34,7 +34,9 @@ Gatehouse is running (started in ${((performance.now() - started) / 1000).toFixe
                   wes@example.com    account executive: pipeline_coverage, my_opportunities
                   maria@example.com  approver (no tools yet)
                   admin@example.com  admin (no tools)
-  Demo task       nightly-revenue-report: revenue_summary
+  Demo task       nightly-revenue-report: revenue_summary, 10-minute tokens (client_credentials)
+                  client_id     ${stack.secrets.taskClient!.clientId}
+                  client_secret ${stack.secrets.taskClient!.clientSecret}
 
   Get a token     npm run token -- --user alice@example.com
   Then            see README "Try it with curl"

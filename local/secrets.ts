@@ -9,18 +9,31 @@ export interface LocalSecrets {
   superuserPassword: string;
   rolePasswords: RolePasswords;
   signingKey: string;
+  /** The demo task client (client_credentials), created on every start with these values. */
+  taskClient?: { clientId: string; clientSecret: string };
 }
 
 export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
-  if (existsSync(file)) return JSON.parse(await readFile(file, "utf8")) as LocalSecrets;
+  if (existsSync(file)) {
+    const secrets = JSON.parse(await readFile(file, "utf8")) as LocalSecrets;
+    if (secrets.taskClient) return secrets;
+    secrets.taskClient = newTaskClient();
+    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    return secrets;
+  }
   const secrets: LocalSecrets = {
     superuserPassword: generatePassword(),
     rolePasswords: { reporting: generatePassword(), diagnostic: generatePassword(), writer: generatePassword() },
     signingKey: generateSigningJwk(),
+    taskClient: newTaskClient(),
   };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+function newTaskClient(): { clientId: string; clientSecret: string } {
+  return { clientId: "ghcl_nightly-revenue-report", clientSecret: `ghs_${generatePassword()}` };
 }
 
 /**

@@ -92,11 +92,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stops.push(() => worker.stop());
 
     for (const file of opts.policies) await timed(`policy ${file} applied`, () => applyPolicyFile(workerUrl, file));
+    await createDemoTaskClient(workerUrl, secrets);
     return { workerUrl, mcpUrl: `${workerUrl}/mcp`, neonUrl: neon.url, postgres, secrets, roleUrls, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
   }
+}
+
+/** The demo task client of DESIGN §9: nightly-revenue-report, revenue_summary only, 10-minute tokens. */
+async function createDemoTaskClient(workerUrl: string, secrets: LocalSecrets): Promise<void> {
+  const t = secrets.taskClient!;
+  const body = { task: "nightly-revenue-report", workspace: "demo", client_id: t.clientId, client_secret: t.clientSecret, tools: ["revenue_summary"], ttl_seconds: 600 };
+  const res = await fetch(`${workerUrl}/dev/task-client`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`demo task client was refused (${res.status})`);
 }
 
 /** Applies a YAML policy through the dev-only endpoint; validation errors come back with their paths. */

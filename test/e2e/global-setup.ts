@@ -16,6 +16,7 @@ declare module "vitest" {
       pg: { port: number; superuserUrl: string; rolePasswords: { reporting: string; diagnostic: string; writer: string } };
       stateDir: string;
       signingKey: string;
+      taskClient: { clientId: string; clientSecret: string };
     };
   }
 }
@@ -42,6 +43,7 @@ export async function setup(project: TestProject): Promise<void> {
     pg: { port: stack.postgres.port, superuserUrl: stack.postgres.superuserUrl, rolePasswords: stack.secrets.rolePasswords },
     stateDir,
     signingKey: stack.secrets.signingKey,
+    taskClient: stack.secrets.taskClient!,
   });
 }
 
