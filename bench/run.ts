@@ -21,10 +21,10 @@ const CALLS = Number(process.env.CALLS ?? 1000);
 const stateDir = await mkdtemp(join(tmpdir(), "gatehouse-bench-"));
 const ports = { worker: await freePort(), neon: await freePort(), postgres: await freePort() };
 console.log(`starting the stack in ${stateDir} …`);
-const stack = await startStack({ stateDir, ports, envFile: join(stateDir, "worker.env"), policies: [join(ROOT, "policies/demo.yaml")] });
+const stack = await startStack({ stateDir, ports, envFile: join(stateDir, "worker.env"), policies: [join(ROOT, "policies/demo.yaml"), join(ROOT, "bench/policy.yaml")] });
 
 try {
-  const token = await devToken(stack.workerUrl, { user: "alice@example.com" });
+  const token = await devToken({ workerUrl: stack.workerUrl, devSecret: stack.secrets.devSecret! }, { user: "bench@example.com", workspace: "bench" });
   const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "revenue_summary", arguments: {} } });
   const headers = { "Content-Type": "application/json", Accept: "application/json, text/event-stream", Authorization: `Bearer ${token}` };
   const gatewayCall = async () => {

@@ -157,7 +157,10 @@ async function grantSearch(from: string, owner: { uid: number; gid: number } | u
     const info = await stat(dir);
     const searchable =
       (info.mode & 0o001) !== 0 || (owner !== undefined && info.uid === owner.uid && (info.mode & 0o100) !== 0);
-    if (!searchable) await chmod(dir, (info.mode & 0o7777) | 0o001);
+    if (!searchable) {
+      await chmod(dir, (info.mode & 0o7777) | 0o001);
+      console.warn(`gatehouse: granted search permission (o+x) on ${dir} so the postgres OS user can reach its files`);
+    }
     if (dirname(dir) === dir) break;
   }
 }

@@ -11,13 +11,16 @@ export interface LocalSecrets {
   signingKey: string;
   /** The demo task client (client_credentials), created on every start with these values. */
   taskClient?: { clientId: string; clientSecret: string };
+  /** Sent by the dev tools to the Worker's /dev/* endpoints (X-Gatehouse-Dev-Secret). */
+  devSecret?: string;
 }
 
 export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
   if (existsSync(file)) {
     const secrets = JSON.parse(await readFile(file, "utf8")) as LocalSecrets;
-    if (secrets.taskClient) return secrets;
-    secrets.taskClient = newTaskClient();
+    if (secrets.taskClient && secrets.devSecret) return secrets;
+    secrets.taskClient ??= newTaskClient();
+    secrets.devSecret ??= generatePassword();
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     return secrets;
   }
@@ -26,6 +29,7 @@ export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
     rolePasswords: { reporting: generatePassword(), diagnostic: generatePassword(), writer: generatePassword() },
     signingKey: generateSigningJwk(),
     taskClient: newTaskClient(),
+    devSecret: generatePassword(),
   };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });

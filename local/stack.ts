@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { startPostgres, type LocalPostgres } from "./postgres";
@@ -76,6 +76,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         PUBLIC_ORIGIN: workerUrl,
         NEON_LOCAL_ENDPOINT: neon.url,
         DEV_ENDPOINTS: "true",
+        DEV_SECRET: secrets.devSecret!,
         SIGNING_KEY: secrets.signingKey,
         DB_URL_REPORTING: roleUrls.reporting,
         DB_URL_DIAGNOSTIC: roleUrls.diagnostic,
@@ -83,6 +84,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }),
       { mode: 0o600 },
     );
+    // writeFile's mode applies only to a new file; an existing one (e.g. copied from the example) is tightened too.
+    await chmod(opts.envFile, 0o600);
 
     const persistTo = join(opts.stateDir, "wrangler");
     await timed("D1 schema applied", () => runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]));
@@ -91,8 +94,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     );
     stops.push(() => worker.stop());
 
-    for (const file of opts.policies) await timed(`policy ${file} applied`, () => applyPolicyFile(workerUrl, file));
-    await createDemoTaskClient(workerUrl, secrets);
+    const dev = { workerUrl, devSecret: secrets.devSecret! };
+    for (const file of opts.policies) await timed(`policy ${file} applied`, () => applyPolicyFile(dev, file));
+    await createDemoTaskClient(dev, secrets);
     return { workerUrl, mcpUrl: `${workerUrl}/mcp`, neonUrl: neon.url, postgres, secrets, roleUrls, stop: stopAll };
   } catch (e) {
     await stopAll();
@@ -100,17 +104,27 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 }
 
+/** A running dev Worker and the secret its /dev/* endpoints require. */
+export interface DevTarget {
+  workerUrl: string;
+  devSecret: string;
+}
+
+export function devPost(dev: DevTarget, path: string, body: unknown): Promise<Response> {
+  return fetch(`${dev.workerUrl}${path}`, { method: "POST", headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": dev.devSecret }, body: JSON.stringify(body) });
+}
+
 /** The demo task client of DESIGN §9: nightly-revenue-report, revenue_summary only, 10-minute tokens. */
-async function createDemoTaskClient(workerUrl: string, secrets: LocalSecrets): Promise<void> {
+async function createDemoTaskClient(dev: DevTarget, secrets: LocalSecrets): Promise<void> {
   const t = secrets.taskClient!;
   const body = { task: "nightly-revenue-report", workspace: "demo", client_id: t.clientId, client_secret: t.clientSecret, tools: ["revenue_summary"], ttl_seconds: 600 };
-  const res = await fetch(`${workerUrl}/dev/task-client`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const res = await devPost(dev, "/dev/task-client", body);
   if (!res.ok) throw new Error(`demo task client was refused (${res.status})`);
 }
 
 /** Applies a YAML policy through the dev-only endpoint; validation errors come back with their paths. */
-export async function applyPolicyFile(workerUrl: string, file: string): Promise<void> {
+export async function applyPolicyFile(dev: DevTarget, file: string): Promise<void> {
   const document: unknown = parse(await readFile(file, "utf8"));
-  const res = await fetch(`${workerUrl}/dev/policy`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(document) });
+  const res = await devPost(dev, "/dev/policy", document);
   if (!res.ok) throw new Error(`policy ${file} was refused (${res.status}): ${await res.text()}`);
 }

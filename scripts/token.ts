@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 /**
@@ -21,9 +22,12 @@ if (!values.user && !values.task) {
 }
 
 const body = { ...(values.user ? { user: values.user } : { task: values.task }), ...(values.scope ? { scope: values.scope } : {}), ...(values.workspace ? { workspace: values.workspace } : {}) };
+// The dev stack's secret for /dev/*, from the .dev.vars it wrote (or GATEHOUSE_DEV_SECRET).
+const devVars = await readFile(".dev.vars", "utf8").catch(() => "");
+const devSecret = process.env.GATEHOUSE_DEV_SECRET ?? /^DEV_SECRET='([^']*)'$/m.exec(devVars)?.[1] ?? "";
 let res: Response;
 try {
-  res = await fetch(`${values.url}/dev/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  res = await fetch(`${values.url}/dev/token`, { method: "POST", headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": devSecret }, body: JSON.stringify(body) });
 } catch {
   console.error(`Cannot reach ${values.url}. Is \`npm run dev\` running?`);
   process.exit(1);

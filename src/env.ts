@@ -18,6 +18,8 @@ export type Bindings = Env & {
   OIDC_CLIENT_SECRET?: string;
   OIDC_LABEL?: string;
   OIDC_GROUPS_CLAIM?: string;
+  /** Dev only: shared secret the dev tools send to /dev/* (local/stack.ts generates it). */
+  DEV_SECRET?: string;
 };
 
 export interface Caller {

@@ -9,11 +9,11 @@ import { compilePolicy, userPrincipalId, taskPrincipalId } from "../policy/compi
 import { applyCompiledPolicy, loadPolicySnapshot } from "../policy/store-d1";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { scopeForTiers, tiersInScope, TIERS, TIER_SCOPE } from "../policy/tiers";
-import { randomId } from "../lib/sha256";
+import { randomId, sha256Hex } from "../lib/sha256";
 import { nowSeconds, setDevClockOffset } from "../lib/clock";
 import { ADMIN_SCOPE } from "../policy/tiers";
 import { ADMIN_GROUP } from "../oauth/consent-data";
-import { hashSecret } from "../oauth/secrets";
+import { hashSecret, sameDigest } from "../oauth/secrets";
 
 /**
  * Development helpers. They exist only when the issuer is a loopback URL and DEV_ENDPOINTS is "true"
@@ -21,8 +21,14 @@ import { hashSecret } from "../oauth/secrets";
  */
 export const devRoutes = new Hono<AppEnv>();
 
+/**
+ * Besides the loopback gate, the dev stack sets DEV_SECRET and its tools send it in X-Gatehouse-Dev-Secret: a
+ * dev Worker that becomes reachable from elsewhere (a port forward, --ip 0.0.0.0) still mints nothing.
+ */
 devRoutes.use("*", async (c, next) => {
   if (!configFor(c.env).devEndpoints) return c.json({ error: "not_found" }, 404);
+  const expected = c.env.DEV_SECRET;
+  if (expected && !sameDigest(await sha256Hex(c.req.header("x-gatehouse-dev-secret") ?? ""), await sha256Hex(expected))) return c.json({ error: "not_found" }, 404);
   await next();
 });
 
@@ -68,7 +74,7 @@ devRoutes.post("/token", async (c) => {
   const claims = buildAccessClaims(
     { sub: principalId, kind: row.kind, ...(row.email ? { email: row.email } : {}), workspace: row.workspace_id, clientId: "gatehouse-dev", sessionId: randomId(), scope },
     { issuer: config.issuer, resource: config.resource, now, jti: randomId() },
-    typeof body.ttl === "number" && body.ttl > 0 ? Math.floor(body.ttl) : undefined,
+    typeof body.ttl === "number" && Number.isInteger(body.ttl) && body.ttl > 0 ? body.ttl : undefined,
   );
   const token = await signAccessToken(claims, ring);
   c.header("Cache-Control", "no-store");

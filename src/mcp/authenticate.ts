@@ -13,12 +13,21 @@ import { requestContext } from "../http/request-context";
 import { randomId } from "../lib/sha256";
 import { nowSeconds } from "../lib/clock";
 
+/**
+ * Refused credentials are audited, but at most 60 rows per minute per IP: an anonymous flood must not use up the
+ * audit store's write capacity that authorised calls depend on (they fail closed without it).
+ */
+async function auditRefusal(c: Context<AppEnv>, failure: TokenFailure): Promise<void> {
+  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  const { success } = await c.env.RL_60.limit({ key: `unauthenticated:${ip}` });
+  if (!success) return;
+  await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}` }, requestContext(c));
+}
+
 function unauthorized(c: Context<AppEnv>, failure: TokenFailure): Response {
   const config = configFor(c.env);
   const error = wireErrorFor(failure);
-  c.executionCtx.waitUntil(
-    recordAudit(c.env.DB, { id: randomId(), time: new Date().toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}` }, requestContext(c)).catch(() => undefined),
-  );
+  c.executionCtx.waitUntil(auditRefusal(c, failure).catch(() => undefined));
   const status = error === "invalid_request" ? 400 : 401;
   c.header("WWW-Authenticate", bearerChallenge(config, error));
   c.header("Cache-Control", "no-store");
@@ -37,13 +46,15 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   try {
     ring = await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS);
   } catch {
-    return unauthorized(c, { kind: "server_misconfigured" });
+    // A missing or broken SIGNING_KEY is the operator's problem, not the caller's: say so with a 503.
+    return c.json({ error: "temporarily_unavailable", error_description: "The gateway is not configured to verify tokens." }, 503);
   }
   const verified = await verifyAccessToken(bearer.token, ring, { issuer: config.issuer, audience: config.resource, now: nowSeconds() });
   if (!verified.ok) return unauthorized(c, verified.failure);
   const claims = verified.claims;
   const state = await readCallerState(c.env.DB, { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti, iat: claims.iat });
   if (state.revoked) return unauthorized(c, { kind: "revoked", what: state.revoked });
+  if (!state.member) return unauthorized(c, { kind: "bad_claims", reason: "principal_not_in_workspace" });
   const snapshot = await policyAt(c.env.DB, claims.ws, state.version);
   c.set("policy", snapshot);
   c.set("caller", {

@@ -7,6 +7,7 @@ import { bearerChallenge } from "../oauth/metadata";
 import { grantedTools, toolAccess } from "../policy/evaluate";
 import { TIER_SCOPE, tiersInScope } from "../policy/tiers";
 import { buildServer } from "./server";
+import { auditDecision } from "./audit";
 import { nowSeconds } from "../lib/clock";
 
 /** Bodies above this are refused before parsing (JSON-RPC messages here are small). */
@@ -46,6 +47,10 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
     parsedOk = false;
   }
 
+  // JSON-RPC batching was removed from MCP in 2025-06-18; one message per request keeps every call rate limited
+  // and audited on its own.
+  if (parsedOk && Array.isArray(parsed)) return jsonRpcError(400, -32600, "Invalid Request: batching is not supported; send one message per request");
+
   const caller = c.get("caller");
   const policyGranted = grantedTools(c.get("policy"), caller.principal, nowSeconds());
   const only = caller.claims.tools;
@@ -57,6 +62,7 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
   if (name !== undefined) {
     const access = toolAccess(granted, scopeTiers, name);
     if (access.kind === "out_of_scope") {
+      auditDecision({ env: c.env, request: requestContext(c), waitUntil: (p) => c.executionCtx.waitUntil(p) }, caller, { event: "tool.call", outcome: "denied", rule: "insufficient_scope", tool: name });
       const scope = [...new Set([...scopeTiers.map((t) => TIER_SCOPE[t]), TIER_SCOPE[access.tool.tier]])].join(" ");
       c.header("WWW-Authenticate", bearerChallenge(config, "insufficient_scope", { scope }));
       return c.json({ error: "insufficient_scope", error_description: `This tool needs the ${TIER_SCOPE[access.tool.tier]} scope.` }, 403);
@@ -72,7 +78,10 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
   });
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   await server.connect(transport);
-  if (parsedOk) return transport.handleRequest(c.req.raw, { parsedBody: parsed });
   // Let the transport answer in its own order (406/415 before the JSON-RPC parse error).
-  return transport.handleRequest(new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: text }));
+  const response = parsedOk ? await transport.handleRequest(c.req.raw, { parsedBody: parsed }) : await transport.handleRequest(new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: text }));
+  // Results carry data from the database: never cached by intermediaries (RFC 9111 §5.2.2.5).
+  const headers = new Headers(response.headers);
+  headers.set("Cache-Control", "no-store");
+  return new Response(response.body, { status: response.status, headers });
 }

@@ -49,7 +49,7 @@ function bindRequestCookie(c: Context<AppEnv>, config: GatewayConfig, id: string
  * A form post continues an authorization request only with the request's CSRF token and from the browser that
  * started it (the request-bound cookie), so a forged or replayed form cannot complete someone else's sign-in.
  */
-async function continuedRequest(c: Context<AppEnv>, form: FormData): Promise<AuthRequestRow | Response> {
+export async function continuedRequest(c: Context<AppEnv>, form: FormData): Promise<AuthRequestRow | Response> {
   const id = form.get("request");
   const csrf = form.get("csrf");
   if (typeof id !== "string" || typeof csrf !== "string" || id.length > 100) return await showError(c, "The sign-in form is incomplete. Start again from your app.");

@@ -3,7 +3,8 @@ import type { TokenFailure } from "./errors";
 /** Tokens larger than this are refused before any parsing (DESIGN §3: "tokens over a few KB"). */
 export const MAX_TOKEN_BYTES = 4096;
 
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
+/** RFC 6750 §2.1 b64token; the scheme name is case-insensitive (RFC 7235 §2.1). */
+const BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9\-._~+/]+=*)$/;
 
 /**
  * Extracts the bearer token from the Authorization header (RFC 6750 §2.1). Tokens in a query string

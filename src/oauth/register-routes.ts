@@ -12,12 +12,12 @@ export const registerRoutes = new Hono<AppEnv>();
 /** Public clients unused for this long are removed (Claude registers a new client on every connection). */
 export const STALE_CLIENT_SECONDS = 30 * 24 * 3600;
 
-// POST /register (RFC 7591 §3): open to public clients, rate limited per IP.
+// POST /register (RFC 7591 §3): open to public clients, 10 registrations per minute per IP.
 registerRoutes.post("/", async (c) => {
   const now = nowSeconds();
   try {
     const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-    const { success } = await c.env.RL.limit({ key: `register:${ip}` });
+    const { success } = await c.env.RL_10.limit({ key: `register:${ip}` });
     if (!success) throw new OAuthError("slow_down", "Too many registrations; try again in a minute.", "rate_limited");
     const text = await c.req.text();
     if (text.length > DCR_LIMITS.bodyBytes) throw new OAuthError("invalid_client_metadata", `Registration metadata is limited to ${DCR_LIMITS.bodyBytes} bytes.`);

@@ -24,7 +24,7 @@ export interface ToolDocument {
   identity?: Record<string, "email" | "sub" | "workspace">;
   bind?: string[];
   safe_params?: string[];
-  limits: { max_rows: number; max_bytes?: number; timeout_ms: number; rate_per_minute: number; max_affected_rows?: number };
+  limits: { max_rows: number; max_bytes?: number; timeout_ms: number; rate_per_minute: 10 | 30 | 60 | 120 | 600 | 60000; max_affected_rows?: number };
   requires_approval?: boolean;
   approver_group?: string;
   annotations?: { idempotentHint?: boolean; openWorldHint?: boolean };

@@ -66,6 +66,8 @@ export async function loadPolicySnapshot(db: D1Database, workspace: string, vers
 export interface CallerState {
   version: number;
   revoked: string | undefined;
+  /** The principal is listed in the token's workspace (a token cannot borrow another workspace's grants). */
+  member: boolean;
 }
 
 /**
@@ -73,17 +75,18 @@ export interface CallerState {
  * or its principal or client was revoked at or after the token was issued. One round trip.
  */
 export async function readCallerState(db: D1Database, q: { workspace: string; sessionId: string; principal: string; clientId: string; jti: string; iat: number }): Promise<CallerState> {
-  const [head, revoked] = await db.batch<{ v: number } | { kind: string }>([
+  const [head, revoked, member] = await db.batch<{ v: number } | { kind: string } | { one: number }>([
     db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(q.workspace),
     db
       .prepare(
         "SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?1) OR (kind = 'token' AND value = ?2) OR (kind = 'principal' AND value = ?3 AND revoked_at >= ?5) OR (kind = 'client' AND value = ?4 AND revoked_at >= ?5) LIMIT 1",
       )
       .bind(q.sessionId, q.jti, q.principal, q.clientId, q.iat),
+    db.prepare("SELECT 1 AS one FROM principals WHERE workspace_id = ? AND id = ?").bind(q.workspace, q.principal),
   ]);
   const v = (head?.results?.[0] as { v: number } | undefined)?.v ?? 0;
   const r = (revoked?.results?.[0] as { kind: string } | undefined)?.kind;
-  return { version: v, revoked: r };
+  return { version: v, revoked: r, member: (member?.results?.length ?? 0) > 0 };
 }
 
 const snapshots = new Map<string, PolicySnapshot>();

@@ -1,4 +1,5 @@
 import type { Tier } from "./tiers";
+import type { PerMinute } from "./rate-limits";
 
 export type ToolKind = "read" | "sql" | "write";
 
@@ -9,7 +10,7 @@ export interface ToolLimits {
   maxRows: number;
   maxBytes: number;
   timeoutMs: number;
-  ratePerMinute: number;
+  ratePerMinute: PerMinute;
   maxAffectedRows?: number;
 }
 

@@ -1,8 +1,10 @@
 import type { GrantDocument, PolicyDocument, PolicyError, ToolDocument } from "./document";
+import { RATE_LIMITS, isPerMinute, nearestPerMinute } from "./rate-limits";
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,62}$/;
-const SECRET = /^[A-Z][A-Z0-9_]{0,62}$/;
+/** Role secrets are DB_URL_*: a policy can never point a tool at another binding such as SIGNING_KEY. */
+const SECRET = /^DB_URL_[A-Z0-9_]{1,56}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const IDENTITY = ["email", "sub", "workspace"] as const;
 const KINDS = ["read", "sql", "write"] as const;
@@ -56,7 +58,7 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
     const role = c.obj(r, p, ["tier", "secret", "description"], ["tier", "secret"]);
     if (!role) continue;
     if (!KINDS.includes(role.tier as never)) c.fail(`${p}.tier`, "must be read, sql or write");
-    c.str(role.secret, `${p}.secret`, SECRET, "must name a Worker secret in UPPER_SNAKE_CASE");
+    c.str(role.secret, `${p}.secret`, SECRET, "must name a Worker secret DB_URL_<NAME> (upper case)");
   }
 
   const groups = doc.groups === undefined ? {} : (c.obj(doc.groups, "$.groups", Object.keys(isObj(doc.groups) ? doc.groups : {})) ?? {});
@@ -152,7 +154,10 @@ function validateTool(c: Checker, name: string, t: unknown, roles: Obj, groupExi
     c.int(limits.max_rows, `${p}.limits.max_rows`, 1, 10_000);
     if (limits.max_bytes !== undefined) c.int(limits.max_bytes, `${p}.limits.max_bytes`, 1024, 4 * 1024 * 1024);
     c.int(limits.timeout_ms, `${p}.limits.timeout_ms`, 10, 60_000);
-    c.int(limits.rate_per_minute, `${p}.limits.rate_per_minute`, 1, 10_000);
+    if (!isPerMinute(limits.rate_per_minute)) {
+      const hint = typeof limits.rate_per_minute === "number" ? `; nearest: ${nearestPerMinute(limits.rate_per_minute)}` : "";
+      c.fail(`${p}.limits.rate_per_minute`, `must be one of ${RATE_LIMITS.join(", ")} (one rate-limit binding each)${hint}`);
+    }
     if (limits.max_affected_rows !== undefined) c.int(limits.max_affected_rows, `${p}.limits.max_affected_rows`, 1, 100_000);
   }
   if (tool.requires_approval !== undefined && typeof tool.requires_approval !== "boolean") c.fail(`${p}.requires_approval`, "must be true or false");

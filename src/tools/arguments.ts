@@ -44,13 +44,13 @@ export function bindArguments(tool: ToolDefinition, args: unknown, principal: Pr
   const record = input as Record<string, unknown>;
   const values: unknown[] = [];
   for (const name of tool.bind) {
-    const claim = tool.identity[name];
+    const claim = Object.hasOwn(tool.identity, name) ? tool.identity[name] : undefined;
     if (claim !== undefined) {
       const v = identityValue(claim, principal);
       if (v === undefined) return { ok: false, message: `${tool.name} needs the caller's ${claim}, which this token does not carry.` };
       values.push(v);
     } else {
-      values.push(record[name] ?? null);
+      values.push(Object.hasOwn(record, name) ? (record[name] ?? null) : null);
     }
   }
   const redacted: Record<string, unknown> = {};

@@ -6,6 +6,7 @@ export type DbOutcome =
   | { ok: true; result: RawResult; dbMs: number }
   | { ok: false; kind: "db_error"; sqlstate: string | undefined; dbMs: number }
   | { ok: false; kind: "deadline"; dbMs: number }
+  | { ok: false; kind: "too_large"; dbMs: number }
   | { ok: false; kind: "unreachable"; dbMs: number };
 
 /** Every value stays Postgres text; tools/values.ts converts by type OID. */
@@ -44,6 +45,9 @@ export async function runReadOnly(connectionString: string, statement: Statement
   } catch (e) {
     const dbMs = now() - started;
     if (e instanceof NeonDbError && typeof e.code === "string" && e.code.length > 0) return { ok: false, kind: "db_error", sqlstate: e.code, dbMs };
+    // Only a 400 carries a SQLSTATE; for other statuses the driver reports just "Server error (HTTP status N)".
+    // 413 and 507 are the SQL-over-HTTP endpoint's request and response size limits (10 MiB).
+    if (e instanceof NeonDbError && /HTTP status (413|507)\b/.test(e.message)) return { ok: false, kind: "too_large", dbMs };
     if (deadline.aborted) return { ok: false, kind: "deadline", dbMs };
     return { ok: false, kind: "unreachable", dbMs };
   }

@@ -42,21 +42,39 @@ export function shapeResult(raw: RawResult, limits: { maxRows: number; maxBytes:
   const rows: JsonValue[][] = [];
   let bytes = 2;
   let cutByBytes = false;
+  let cutValues = false;
   for (const r of candidates) {
-    const row = r.map((v, i) => convertValue(oids[i] ?? 0, v));
-    const size = utf8Length(JSON.stringify(row)) + 1;
+    let row = r.map((v, i) => convertValue(oids[i] ?? 0, v));
+    let size = utf8Length(JSON.stringify(row)) + 1;
     if (rows.length > 0 && bytes + size > limits.maxBytes) {
       cutByBytes = true;
       truncated = true;
       break;
     }
+    if (size > limits.maxBytes) {
+      // The one row kept is itself over the cap: cut its text values so the result still fits.
+      row = cutRow(row, limits.maxBytes);
+      size = utf8Length(JSON.stringify(row)) + 1;
+      cutValues = true;
+      truncated = true;
+    }
     rows.push(row);
     bytes += size;
   }
   let notice: string | null = null;
-  if (cutByBytes) notice = `Result cut to ${rows.length} rows to stay within ${limits.maxBytes} bytes. Select fewer columns, aggregate or filter in SQL to see the rest.`;
+  if (cutValues) notice = `A value was cut to keep the result within ${limits.maxBytes} bytes. Select a shorter expression (e.g. left(col, n)) or aggregate in SQL.`;
+  else if (cutByBytes) notice = `Result cut to ${rows.length} rows to stay within ${limits.maxBytes} bytes. Select fewer columns, aggregate or filter in SQL to see the rest.`;
   else if (truncated) notice = `Result truncated to the tool's limit of ${limits.maxRows} rows; more rows exist. Aggregate or filter in SQL to see the rest.`;
   return { columns, rows, row_count: rows.length, truncated, limit: limits.maxRows, notice, bytes };
+}
+
+/** Cuts every value of a row to an equal share of the byte budget (4 bytes per character at worst in UTF-8). */
+function cutRow(row: JsonValue[], maxBytes: number): JsonValue[] {
+  const share = Math.max(16, Math.floor((maxBytes - 16 * row.length) / (4 * Math.max(1, row.length))));
+  return row.map((v) => {
+    const s = typeof v === "string" ? v : v !== null && typeof v === "object" ? JSON.stringify(v) : undefined;
+    return s !== undefined && s.length > share ? `${s.slice(0, share)}…` : v;
+  });
 }
 
 function cell(v: JsonValue): string {

@@ -88,9 +88,14 @@ export async function callReadTool(deps: CallDeps, caller: Caller, tool: ToolDef
       finish({ outcome: "error", rule: mapped.rule, sqlstate: outcome.sqlstate, dbMs: outcome.dbMs });
       return toolError(mapped.message);
     }
-    const rule = outcome.kind === "deadline" ? "deadline" : "unreachable";
-    finish({ outcome: "error", rule, dbMs: outcome.dbMs });
-    return toolError(outcome.kind === "deadline" ? `The query exceeded this tool's time limit of ${tool.limits.timeoutMs} ms.` : "The database could not be reached. Try again later.");
+    finish({ outcome: "error", rule: outcome.kind === "too_large" ? "result_too_large" : outcome.kind, dbMs: outcome.dbMs });
+    return toolError(
+      outcome.kind === "deadline"
+        ? `The query exceeded this tool's time limit of ${tool.limits.timeoutMs} ms.`
+        : outcome.kind === "too_large"
+          ? "The result was too large to transfer. Select fewer or shorter columns, filter, or aggregate in SQL."
+          : "The database could not be reached. Try again later.",
+    );
   }
 
   const data = shapeResult(outcome.result, tool.limits);

@@ -21,7 +21,7 @@ interface AuditRow {
 
 describe("audit rows for tool calls", () => {
   it("writes exactly one completed row per call with outcome, rows and redacted parameters, and never the token", async () => {
-    const token = await devToken(e2e.workerUrl, { user: "wes@example.com" });
+    const token = await devToken(e2e, { user: "wes@example.com" });
     const jti = jwtPayload(token).jti as string;
     const client = await connectClient(e2e.mcpUrl, token);
     await client.callTool({ name: "pipeline_coverage", arguments: { quarter: "2026-Q2" } });

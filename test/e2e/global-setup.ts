@@ -17,6 +17,7 @@ declare module "vitest" {
       stateDir: string;
       signingKey: string;
       taskClient: { clientId: string; clientSecret: string };
+      devSecret: string;
     };
   }
 }
@@ -44,6 +45,7 @@ export async function setup(project: TestProject): Promise<void> {
     stateDir,
     signingKey: stack.secrets.signingKey,
     taskClient: stack.secrets.taskClient!,
+    devSecret: stack.secrets.devSecret!,
   });
 }
 

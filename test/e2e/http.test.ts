@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { devToken } from "../support/mcp-client";
+import { devPost } from "../../local/stack";
 
 const e2e = inject("e2e");
 
@@ -20,18 +21,18 @@ describe("/mcp HTTP behaviour on wrangler dev", () => {
   });
 
   it("answers GET and DELETE with 405", async () => {
-    const token = await devToken(e2e.workerUrl, { user: "alice@example.com" });
+    const token = await devToken(e2e, { user: "alice@example.com" });
     for (const method of ["GET", "DELETE"]) expect((await fetch(e2e.mcpUrl, { method, headers: headers(token) })).status).toBe(405);
   });
 
   it("answers a foreign Origin with 403", async () => {
-    const token = await devToken(e2e.workerUrl, { user: "alice@example.com" });
+    const token = await devToken(e2e, { user: "alice@example.com" });
     const res = await fetch(e2e.mcpUrl, { method: "POST", headers: { ...headers(token), Origin: "https://evil.example" }, body: "{}" });
     expect(res.status).toBe(403);
   });
 
   it("answers malformed JSON with a JSON-RPC parse error and no stack trace", async () => {
-    const token = await devToken(e2e.workerUrl, { user: "alice@example.com" });
+    const token = await devToken(e2e, { user: "alice@example.com" });
     const res = await fetch(e2e.mcpUrl, { method: "POST", headers: headers(token), body: '{"jsonrpc": "2.0", "id": 1, "method": ' });
     expect(res.status).toBe(400);
     const body = await res.text();
@@ -39,8 +40,23 @@ describe("/mcp HTTP behaviour on wrangler dev", () => {
     expect(body).not.toMatch(/at .*\.(ts|js):\d+/);
   });
 
+  it("refuses JSON-RPC batches (removed in MCP 2025-06-18) without running anything", async () => {
+    const token = await devToken(e2e, { user: "alice@example.com" });
+    const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "revenue_summary", arguments: {} } };
+    const res = await fetch(e2e.mcpUrl, { method: "POST", headers: headers(token), body: JSON.stringify([call, { ...call, id: 2 }]) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32600);
+  });
+
+  it("accepts the bearer scheme case-insensitively and marks results no-store", async () => {
+    const token = await devToken(e2e, { user: "alice@example.com" });
+    const res = await fetch(e2e.mcpUrl, { method: "POST", headers: { ...headers(), Authorization: `bearer ${token}` }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
   it("runs the README's curl flow: initialize, tools/list, tools/call", async () => {
-    const token = await devToken(e2e.workerUrl, { user: "alice@example.com" });
+    const token = await devToken(e2e, { user: "alice@example.com" });
     const post = (body: unknown) => fetch(e2e.mcpUrl, { method: "POST", headers: headers(token), body: JSON.stringify(body) });
     const init = await post({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "curl", version: "1" } } });
     expect(init.status).toBe(200);
@@ -51,8 +67,14 @@ describe("/mcp HTTP behaviour on wrangler dev", () => {
     expect(result.structuredContent.rows.every((r) => r[1] === "2026-Q1")).toBe(true);
   });
 
-  it("hides the dev endpoints' secrets: the token endpoint refuses unknown principals", async () => {
-    const res = await fetch(`${e2e.workerUrl}/dev/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: "mallory@example.com" }) });
-    expect(res.status).toBe(404);
+  it("answers the dev endpoints only with the dev secret, and refuses unknown principals", async () => {
+    const without = await fetch(`${e2e.workerUrl}/dev/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: "alice@example.com" }) });
+    expect(without.status).toBe(404);
+    expect(await without.text()).not.toContain("access_token");
+    const wrong = await devPost({ workerUrl: e2e.workerUrl, devSecret: "guess" }, "/dev/token", { user: "alice@example.com" });
+    expect(wrong.status).toBe(404);
+    const unknown = await devPost(e2e, "/dev/token", { user: "mallory@example.com" });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toBe("unknown_principal");
   });
 });

@@ -16,7 +16,7 @@ async function inspector(args: string[]): Promise<unknown> {
 
 describe("MCP Inspector CLI", () => {
   it("lists Alice's tools and calls one with an argument", async () => {
-    const token = await devToken(e2e.workerUrl, { user: "alice@example.com" });
+    const token = await devToken(e2e, { user: "alice@example.com" });
     const header = ["--header", `Authorization: Bearer ${token}`];
     const list = (await inspector([...header, "--method", "tools/list"])) as { tools: Array<{ name: string }> };
     expect(list.tools.map((t) => t.name).sort()).toEqual(["pipeline_coverage", "revenue_summary"]);

@@ -6,11 +6,12 @@ import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { TestOAuthProvider } from "../support/oauth-browser";
 import { devToken } from "../support/mcp-client";
 import { jwtPayload } from "../support/d1";
+import { devPost } from "../../local/stack";
 
 const e2e = inject("e2e");
 
 async function setClock(offset: number): Promise<void> {
-  const res = await fetch(`${e2e.workerUrl}/dev/clock`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ offset_seconds: offset }) });
+  const res = await devPost(e2e, "/dev/clock", { offset_seconds: offset });
   expect(res.status).toBe(200);
 }
 
@@ -97,7 +98,7 @@ describe("interactive sign-in with the MCP SDK client's OAuth provider", () => {
   });
 
   it("steps up: a granted sql-tier tool outside a read-only token's scope answers 403 insufficient_scope", async () => {
-    const token = await devToken(e2e.workerUrl, { user: "tester@example.com", workspace: "e2e", scope: "db:read" });
+    const token = await devToken(e2e, { user: "tester@example.com", workspace: "e2e", scope: "db:read" });
     const res = await fetch(e2e.mcpUrl, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
@@ -105,7 +106,7 @@ describe("interactive sign-in with the MCP SDK client's OAuth provider", () => {
     });
     expect(res.status).toBe(403);
     expect(res.headers.get("www-authenticate")).toBe(`Bearer resource_metadata="${e2e.workerUrl}/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", scope="db:read db:sql"`);
-    const stepped = await devToken(e2e.workerUrl, { user: "tester@example.com", workspace: "e2e", scope: "db:read db:sql" });
+    const stepped = await devToken(e2e, { user: "tester@example.com", workspace: "e2e", scope: "db:read db:sql" });
     expect(jwtPayload(stepped).exp as number - (jwtPayload(stepped).iat as number)).toBe(600);
   });
 });
@@ -141,7 +142,7 @@ describe("revocation", () => {
     await client.close();
     const access = provider.saved!.access_token;
     expect(await mcpStatus(access)).toBe(200);
-    const admin = await devToken(e2e.workerUrl, { user: "admin@example.com", scope: "gatehouse:admin" });
+    const admin = await devToken(e2e, { user: "admin@example.com", scope: "gatehouse:admin" });
     const sid = jwtPayload(access).sid as string;
     const revoked = await fetch(`${e2e.workerUrl}/admin/api/revocations`, {
       method: "POST",

@@ -38,7 +38,7 @@ async function direct(role: "reporting", sql: string, params: unknown[] = []): P
 
 const clients: Client[] = [];
 async function clientFor(user: string, workspace?: string): Promise<Client> {
-  const c = await connectClient(e2e.mcpUrl, await devToken(e2e.workerUrl, { user, ...(workspace ? { workspace } : {}) }));
+  const c = await connectClient(e2e.mcpUrl, await devToken(e2e, { user, ...(workspace ? { workspace } : {}) }));
   clients.push(c);
   return c;
 }
@@ -147,6 +147,25 @@ describe("limits (test workspace)", () => {
     expect(r.row_count).toBeLessThan(5);
     expect(JSON.stringify(r.rows).length).toBeLessThanOrEqual(16384);
     expect(r.notice).toContain("16384 bytes");
+  });
+
+  it("cuts a single value that is over the byte cap, keeping the row", async () => {
+    const r = (await call(tester, "huge_value")).structuredContent!;
+    expect(r.row_count).toBe(1);
+    expect(r.truncated).toBe(true);
+    expect(JSON.stringify(r.rows).length).toBeLessThanOrEqual(2048);
+    expect(String(r.rows[0]![1]).endsWith("…")).toBe(true);
+    expect(r.notice).toMatch(/value was cut/);
+  });
+
+  it("rate-limits per principal and tool with a clear tool error", async () => {
+    const results = [];
+    for (let i = 0; i < 11; i++) results.push(await call(tester, "throttled"));
+    expect(results.slice(0, 10).every((r) => !r.isError)).toBe(true);
+    expect(results[10]!.isError).toBe(true);
+    expect(text(results[10]!)).toBe("Rate limit reached: throttled allows 10 calls per minute per user. Try again in up to 60 seconds.");
+    // Another tool of the same user is not affected.
+    expect((await call(tester, "numbered", { upto: 1 })).isError).toBeFalsy();
   });
 
   it("maps a Postgres permission error to a tool error that leaks nothing", async () => {

@@ -1,0 +1,33 @@
+import type { Caller } from "../env";
+import type { AuditOutcome, RequestContext } from "../audit/event";
+import { recordAudit } from "../audit/store-d1";
+import { nowSeconds } from "../lib/clock";
+import { randomId } from "../lib/sha256";
+
+/**
+ * A decision on /mcp that runs no tool (a listing, a refusal before execution): recorded without holding the
+ * response. Tool calls that execute record their intent durably first instead (tools/run.ts).
+ */
+export function auditDecision(
+  deps: { env: { DB: D1Database }; request: RequestContext; waitUntil: (p: Promise<unknown>) => void },
+  caller: Caller,
+  f: { event: string; outcome: Exclude<AuditOutcome, "started">; rule?: string; tool?: string; detail?: string },
+): void {
+  deps.waitUntil(
+    recordAudit(
+      deps.env.DB,
+      {
+        id: randomId(),
+        time: new Date(nowSeconds() * 1000).toISOString(),
+        principal: caller.principal.id,
+        principalKind: caller.principal.kind,
+        clientId: caller.claims.client_id,
+        sessionId: caller.claims.sid,
+        tokenJti: caller.claims.jti,
+        workspace: caller.principal.workspace,
+        ...f,
+      },
+      deps.request,
+    ).catch(() => undefined),
+  );
+}

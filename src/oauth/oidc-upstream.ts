@@ -1,0 +1,92 @@
+import * as oauth from "oauth4webapi";
+import type { Bindings } from "../env";
+import { isLoopbackUrl } from "../http/loopback";
+import { oidcConfigured } from "./oidc-config";
+
+/**
+ * The upstream OpenID Connect provider (DESIGN §3), talked to through oauth4webapi: discovery is cached per
+ * isolate (an hour; failures are not cached), and plain http is allowed only for a loopback issuer (dev, tests).
+ */
+export interface Upstream {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  clientAuth: oauth.ClientAuth;
+  /** Options for every request to the provider: a timeout and, for a loopback issuer only, plain http. */
+  http: UpstreamHttp;
+}
+
+const DISCOVERY_TTL_MS = 3600_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+const discovered = new Map<string, { at: number; as: Promise<oauth.AuthorizationServer> }>();
+
+export interface UpstreamHttp {
+  signal: (url: string) => AbortSignal;
+  [oauth.allowInsecureRequests]?: boolean;
+}
+
+function httpOptions(insecure: boolean): UpstreamHttp {
+  return { signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS), ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}) };
+}
+
+export class UpstreamConfigError extends Error {}
+
+function issuerUrl(env: Bindings): URL {
+  if (!oidcConfigured(env)) throw new UpstreamConfigError("OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must all be set");
+  let url: URL;
+  try {
+    url = new URL(env.OIDC_ISSUER!);
+  } catch {
+    throw new UpstreamConfigError("OIDC_ISSUER is not a URL");
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackUrl(url))) throw new UpstreamConfigError("OIDC_ISSUER must use https unless it is a loopback URL");
+  return url;
+}
+
+async function discover(issuer: URL, insecure: boolean): Promise<oauth.AuthorizationServer> {
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: "oidc", ...httpOptions(insecure) }));
+  if (typeof as.authorization_endpoint !== "string" || typeof as.token_endpoint !== "string") throw new UpstreamConfigError("the provider's metadata lacks an authorization or token endpoint");
+  const endpoint = new URL(as.authorization_endpoint);
+  if (endpoint.protocol !== "https:" && !(insecure && endpoint.protocol === "http:")) throw new UpstreamConfigError("the provider's authorization endpoint is not https");
+  return as;
+}
+
+/** The provider's metadata and this deployment's client at it. Throws when misconfigured or unreachable. */
+export async function upstream(env: Bindings, nowMs = Date.now()): Promise<Upstream> {
+  const issuer = issuerUrl(env);
+  const insecure = issuer.protocol === "http:"; // issuerUrl() allows http only for loopback
+  let entry = discovered.get(issuer.href);
+  if (!entry || nowMs - entry.at > DISCOVERY_TTL_MS) {
+    entry = { at: nowMs, as: discover(issuer, insecure) };
+    discovered.set(issuer.href, entry);
+    const mine = entry;
+    mine.as.catch(() => {
+      if (discovered.get(issuer.href) === mine) discovered.delete(issuer.href);
+    });
+  }
+  // The same `as` object every time, so oauth4webapi's own JWKS cache (keyed by it) is reused too.
+  return { as: await entry.as, client: { client_id: env.OIDC_CLIENT_ID! }, clientAuth: oauth.ClientSecretBasic(env.OIDC_CLIENT_SECRET!), http: httpOptions(insecure) };
+}
+
+/**
+ * The provider's authorization endpoint, for the login page's CSP `form-action` (browsers apply it to the
+ * redirect that follows the form post). Falls back to the issuer when discovery fails; undefined when no
+ * upstream is configured.
+ */
+export async function upstreamAuthorizationEndpoint(env: Bindings): Promise<string | undefined> {
+  if (!oidcConfigured(env)) return undefined;
+  try {
+    return (await upstream(env)).as.authorization_endpoint;
+  } catch {
+    try {
+      return issuerUrl(env).href;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** For tests: forget discovered providers. */
+export function clearUpstreamCache(): void {
+  discovered.clear();
+}

@@ -1,0 +1,146 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import Provider, { type Account, type KoaContextWithOIDC } from "oidc-provider";
+
+/**
+ * A real OpenID Connect provider (npm `oidc-provider`) on 127.0.0.1 for the upstream sign-in tests, with one
+ * confidential client (client_secret_basic) and the accounts below. Its login and consent prompts are two
+ * plain HTML forms (no JavaScript), so a test can drive them with fetch:
+ *
+ *   GET  /interaction/:uid          → a login form (posts `login`, `password`) or a consent form (posts nothing)
+ *   POST /interaction/:uid/login    → finishes the login prompt
+ *   POST /interaction/:uid/confirm  → finishes the consent prompt (grants what was asked)
+ *
+ * Claims follow OIDC Core §5.4 (oidc-provider's default): with a code flow they come from UserInfo, not the ID
+ * token, so the Worker's UserInfo path is exercised too.
+ */
+export interface TestAccount {
+  email: string;
+  email_verified: boolean;
+  name: string;
+  groups: string[];
+  password: string;
+}
+
+export const OIDC_ACCOUNTS: Record<string, TestAccount> = {
+  "alice@example.com": { email: "Alice@Example.com", email_verified: true, name: "Alice Upstream", groups: ["idp-everyone", "account-executives"], password: "alice-pw" },
+  "dana@example.com": { email: "dana@example.com", email_verified: false, name: "Dana Unverified", groups: ["data-engineering"], password: "dana-pw" },
+};
+
+export interface TestOidcProvider {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  stop(): Promise<void>;
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1>${body}</body></html>`;
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+export async function startTestOidcProvider(opts: { port: number; redirectUri: string }): Promise<TestOidcProvider> {
+  const issuer = `http://127.0.0.1:${opts.port}`;
+  const clientId = "gatehouse-test";
+  const clientSecret = randomBytes(24).toString("base64url");
+  const signingKey = { ...generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" }), kid: "test-rs256", alg: "RS256", use: "sig" };
+
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: [opts.redirectUri],
+        response_types: ["code"],
+        grant_types: ["authorization_code"],
+        token_endpoint_auth_method: "client_secret_basic",
+      },
+    ],
+    jwks: { keys: [signingKey] },
+    cookies: { keys: [randomBytes(32).toString("hex")] },
+    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: ["groups"] },
+    scopes: ["openid", "email", "profile", "groups"],
+    features: { devInteractions: { enabled: false } },
+    pkce: { required: () => true },
+    interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}` },
+    async findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
+      const account = OIDC_ACCOUNTS[sub];
+      if (!account) return undefined;
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, email: account.email, email_verified: account.email_verified, name: account.name, groups: account.groups };
+        },
+      };
+    },
+  });
+
+  const callback = provider.callback();
+
+  async function interaction(req: IncomingMessage, res: ServerResponse, uid: string, action: string | undefined): Promise<void> {
+    const details = await provider.interactionDetails(req, res);
+    if (details.uid !== uid) throw new Error("interaction mismatch");
+    const html = (status: number, body: string) => {
+      res.writeHead(status, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+      res.end(body);
+    };
+    if (req.method === "GET" && action === undefined) {
+      if (details.prompt.name === "login") {
+        return html(
+          200,
+          page("Test IdP sign-in", `<form method="post" action="/interaction/${escape(uid)}/login"><input name="login"><input name="password" type="password"><button type="submit">Sign in</button></form>`),
+        );
+      }
+      return html(200, page("Test IdP consent", `<form method="post" action="/interaction/${escape(uid)}/confirm"><button type="submit">Continue</button></form>`));
+    }
+    if (req.method === "POST" && action === "login" && details.prompt.name === "login") {
+      const form = await readForm(req);
+      const login = form.get("login") ?? "";
+      const account = OIDC_ACCOUNTS[login];
+      if (!account || account.password !== form.get("password")) return html(401, page("Test IdP sign-in", "<p>Wrong user or password.</p>"));
+      return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+    }
+    if (req.method === "POST" && action === "confirm" && details.prompt.name === "consent") {
+      const { prompt, params, session, grantId } = details;
+      const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId: session!.accountId, clientId: params.client_id as string });
+      if (!grant) throw new Error("grant not found");
+      const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(" "));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      const saved = await grant.save();
+      return provider.interactionFinished(req, res, { consent: grantId ? {} : { grantId: saved } }, { mergeWithLastSubmission: true });
+    }
+    html(400, page("Test IdP", "<p>Unexpected interaction step.</p>"));
+  }
+
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", issuer).pathname;
+    const m = /^\/interaction\/([\w-]+)(?:\/(login|confirm))?$/.exec(path);
+    if (!m) return void callback(req, res);
+    interaction(req, res, m[1]!, m[2]).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end(e instanceof Error ? e.message : "error");
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: "127.0.0.1", port: opts.port }, () => resolve());
+  });
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
