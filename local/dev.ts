@@ -16,6 +16,8 @@ const stack = await startStack({
   ports,
   envFile: join(ROOT, ".dev.vars"),
   policies: [join(ROOT, "policies/demo.yaml")],
+  // An upstream identity provider for the dev stack comes from the shell: OIDC_ISSUER, OIDC_CLIENT_ID, …
+  extraVars: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("OIDC_") && Boolean(e[1]))),
   progress: (line) => console.log(`  ✓ ${line}`),
   ...(verbose ? { log: (line: string) => console.log(`    ${line}`) } : {}),
 }).catch((e: unknown) => {

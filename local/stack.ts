@@ -17,6 +17,8 @@ export interface StackOptions {
   envFile: string;
   /** Policy files to apply, in order (YAML). */
   policies: string[];
+  /** More Worker variables, written to the env file after the stack's own (e.g. OIDC_* for the upstream IdP). */
+  extraVars?: Record<string, string>;
   log?: (line: string) => void;
   /** Receives progress lines ("postgres ready in 0.6 s"). */
   progress?: (line: string) => void;
@@ -81,6 +83,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         DB_URL_REPORTING: roleUrls.reporting,
         DB_URL_DIAGNOSTIC: roleUrls.diagnostic,
         DB_URL_WRITER: roleUrls.writer,
+        ...opts.extraVars,
       }),
       { mode: 0o600 },
     );

@@ -8,6 +8,7 @@ import { authorizationServerMetadata, protectedResourceMetadata } from "./oauth/
 import { jwks, loadKeyRing } from "./oauth/keys";
 import { registerRoutes } from "./oauth/register-routes";
 import { authorizeRoutes } from "./oauth/authorize-routes";
+import { oidcRoutes } from "./oauth/oidc-routes";
 import { tokenRoutes } from "./oauth/token-routes";
 import { revokeRoutes } from "./oauth/revoke-routes";
 import { adminRoutes } from "./admin/routes";
@@ -40,6 +41,7 @@ app.get("/.well-known/jwks.json", async (c) => {
 
 // OAuth 2.1 authorization server (DESIGN §3).
 app.route("/register", registerRoutes);
+app.route("/authorize/oidc", oidcRoutes);
 app.route("/authorize", authorizeRoutes);
 app.route("/token", tokenRoutes);
 app.route("/revoke", revokeRoutes);

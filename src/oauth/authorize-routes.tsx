@@ -14,6 +14,7 @@ import { DEFAULT_SESSION_POLICY } from "./session-policy";
 import { getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow } from "./store-d1";
 import { oidcConfigured, oidcLabel } from "./oidc-config";
 import { recordOAuthEvent } from "./audit";
+import { upstreamAuthorizationEndpoint } from "./oidc-upstream";
 
 export const authorizeRoutes = new Hono<AppEnv>();
 
@@ -52,7 +53,8 @@ function bindRequestCookie(c: Context<AppEnv>, config: GatewayConfig, id: string
 export async function continuedRequest(c: Context<AppEnv>, form: FormData): Promise<AuthRequestRow | Response> {
   const id = form.get("request");
   const csrf = form.get("csrf");
-  if (typeof id !== "string" || typeof csrf !== "string" || id.length > 100) return await showError(c, "The sign-in form is incomplete. Start again from your app.");
+  if (typeof id !== "string" || id.length > 100) return await showError(c, "The sign-in form is incomplete. Start again from your app.");
+  if (typeof csrf !== "string") return await showError(c, "This form was not issued to this browser (CSRF check failed). Start again from your app.", 403);
   const row = await getAuthRequest(c.env.DB, id, nowSeconds());
   if (!row) return await showError(c, "This sign-in has expired. Start again from your app.");
   if (getCookie(c, COOKIE) !== id || csrf !== row.csrf) return await showError(c, "This form was not issued to this browser (CSRF check failed). Start again from your app.", 403);
@@ -86,7 +88,7 @@ authorizeRoutes.get("/", async (c) => {
   const devUsers = config.loopback
     ? (await c.env.DB.prepare("SELECT email, MAX(display_name) AS name FROM principals WHERE kind = 'user' AND email IS NOT NULL GROUP BY email ORDER BY email").all<{ email: string; name: string | null }>()).results
     : [];
-  pageHeaders(c);
+  pageHeaders(c, await upstreamAuthorizationEndpoint(c.env));
   return c.html(<LoginPage clientName={client!.name} redirectHost={new URL(p.redirectUri).host} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
 });
 

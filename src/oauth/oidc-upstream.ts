@@ -1,7 +1,5 @@
 import * as oauth from "oauth4webapi";
-import type { Bindings } from "../env";
 import { isLoopbackUrl } from "../http/loopback";
-import { oidcConfigured } from "./oidc-config";
 
 /**
  * The upstream OpenID Connect provider (DESIGN §3), talked to through oauth4webapi: discovery is cached per
@@ -18,7 +16,12 @@ export interface Upstream {
 const DISCOVERY_TTL_MS = 3600_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-const discovered = new Map<string, { at: number; as: Promise<oauth.AuthorizationServer> }>();
+/**
+ * Settled metadata only, never a pending promise: on Workers a promise whose I/O belongs to one request must not
+ * be awaited by another (if the first request ends first, its fetch is cancelled and the promise never settles).
+ * Concurrent first requests each discover; the last one to finish is kept.
+ */
+const discovered = new Map<string, { at: number; as: oauth.AuthorizationServer }>();
 
 export interface UpstreamHttp {
   signal: (url: string) => AbortSignal;
@@ -31,8 +34,17 @@ function httpOptions(insecure: boolean): UpstreamHttp {
 
 export class UpstreamConfigError extends Error {}
 
-function issuerUrl(env: Bindings): URL {
-  if (!oidcConfigured(env)) throw new UpstreamConfigError("OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must all be set");
+/** The Worker variables this module reads (a subset of Bindings, as in oidc-config.ts; no Worker types needed). */
+export interface UpstreamVars {
+  OIDC_ISSUER?: string | undefined;
+  OIDC_CLIENT_ID?: string | undefined;
+  OIDC_CLIENT_SECRET?: string | undefined;
+}
+
+const configured = (env: UpstreamVars): boolean => Boolean(env.OIDC_ISSUER && env.OIDC_CLIENT_ID && env.OIDC_CLIENT_SECRET);
+
+function issuerUrl(env: UpstreamVars): URL {
+  if (!configured(env)) throw new UpstreamConfigError("OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must all be set");
   let url: URL;
   try {
     url = new URL(env.OIDC_ISSUER!);
@@ -52,37 +64,43 @@ async function discover(issuer: URL, insecure: boolean): Promise<oauth.Authoriza
 }
 
 /** The provider's metadata and this deployment's client at it. Throws when misconfigured or unreachable. */
-export async function upstream(env: Bindings, nowMs = Date.now()): Promise<Upstream> {
+export async function upstream(env: UpstreamVars, nowMs = Date.now()): Promise<Upstream> {
   const issuer = issuerUrl(env);
   const insecure = issuer.protocol === "http:"; // issuerUrl() allows http only for loopback
   let entry = discovered.get(issuer.href);
   if (!entry || nowMs - entry.at > DISCOVERY_TTL_MS) {
-    entry = { at: nowMs, as: discover(issuer, insecure) };
+    entry = { at: nowMs, as: await discover(issuer, insecure) };
     discovered.set(issuer.href, entry);
-    const mine = entry;
-    mine.as.catch(() => {
-      if (discovered.get(issuer.href) === mine) discovered.delete(issuer.href);
-    });
   }
   // The same `as` object every time, so oauth4webapi's own JWKS cache (keyed by it) is reused too.
-  return { as: await entry.as, client: { client_id: env.OIDC_CLIENT_ID! }, clientAuth: oauth.ClientSecretBasic(env.OIDC_CLIENT_SECRET!), http: httpOptions(insecure) };
+  return { as: entry.as, client: { client_id: env.OIDC_CLIENT_ID! }, clientAuth: oauth.ClientSecretBasic(env.OIDC_CLIENT_SECRET!), http: httpOptions(insecure) };
 }
 
 /**
  * The provider's authorization endpoint, for the login page's CSP `form-action` (browsers apply it to the
- * redirect that follows the form post). Falls back to the issuer when discovery fails; undefined when no
- * upstream is configured.
+ * redirect that follows the form post). The login page does not wait long for discovery: when it is slow or
+ * fails, the issuer stands in (the same origin at nearly every provider). Undefined when no upstream is
+ * configured or its configuration is invalid.
  */
-export async function upstreamAuthorizationEndpoint(env: Bindings): Promise<string | undefined> {
-  if (!oidcConfigured(env)) return undefined;
+export async function upstreamAuthorizationEndpoint(env: UpstreamVars, waitMs = 1500): Promise<string | undefined> {
+  if (!configured(env)) return undefined;
+  let fallback: string;
   try {
-    return (await upstream(env)).as.authorization_endpoint;
+    fallback = issuerUrl(env).href;
   } catch {
-    try {
-      return issuerUrl(env).href;
-    } catch {
-      return undefined;
-    }
+    return undefined;
+  }
+  let giveUp!: (endpoint: string) => void;
+  const late = new Promise<string>((resolve) => (giveUp = resolve));
+  const timer = setTimeout(() => giveUp(fallback), waitMs);
+  const found = upstream(env).then(
+    (up) => up.as.authorization_endpoint ?? fallback,
+    () => fallback,
+  );
+  try {
+    return await Promise.race([found, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -39,7 +39,7 @@ export function matchRedirectUri(requested: string, registered: readonly string[
   } catch {
     return false;
   }
-  if (req.protocol !== "http:" || !isLoopbackUrl(req) || req.href !== requested) return false;
+  if (req.protocol !== "http:" || !isLoopbackUrl(req) || req.href !== requested || req.username || req.password || req.hash || requested.includes("#")) return false;
   return registered.some((r) => {
     const reg = new URL(r);
     return reg.protocol === "http:" && reg.hostname === req.hostname && reg.pathname === req.pathname && reg.search === req.search && isLoopbackUrl(reg);

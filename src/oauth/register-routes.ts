@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { nowSeconds } from "../lib/clock";
+import { utf8Length } from "../tools/utf8";
 import { recordOAuthEvent } from "./audit";
 import { DCR_LIMITS, validateRegistration } from "./dcr";
 import { OAuthError } from "./oauth-error";
@@ -20,7 +21,7 @@ registerRoutes.post("/", async (c) => {
     const { success } = await c.env.RL_10.limit({ key: `register:${ip}` });
     if (!success) throw new OAuthError("slow_down", "Too many registrations; try again in a minute.", "rate_limited");
     const text = await c.req.text();
-    if (text.length > DCR_LIMITS.bodyBytes) throw new OAuthError("invalid_client_metadata", `Registration metadata is limited to ${DCR_LIMITS.bodyBytes} bytes.`);
+    if (utf8Length(text) > DCR_LIMITS.bodyBytes) throw new OAuthError("invalid_client_metadata", `Registration metadata is limited to ${DCR_LIMITS.bodyBytes} bytes.`);
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -168,7 +168,19 @@ export async function revokeSession(db: D1Database, sessionId: string, reason: s
 export async function revokeValue(db: D1Database, kind: "session" | "principal" | "client" | "token", value: string, reason: string, by: string, now: number): Promise<void> {
   if (kind === "session") return revokeSession(db, value, reason, by, now);
   const stmts = [db.prepare("INSERT OR REPLACE INTO revocations (kind, value, revoked_at, revoked_by, reason) VALUES (?, ?, ?, ?, ?)").bind(kind, value, now, by, reason)];
-  if (kind === "principal") stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE principal_id = ?").bind(now, reason, value));
-  if (kind === "client") stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE client_id = ?").bind(now, reason, value));
+  // Sessions end, and grants still in flight (pending sign-ins, unexchanged codes) are dropped with them.
+  if (kind === "principal") {
+    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE principal_id = ?").bind(now, reason, value));
+    stmts.push(db.prepare("DELETE FROM auth_codes WHERE principal_id = ?").bind(value));
+    stmts.push(db.prepare("DELETE FROM auth_requests WHERE principal_id = ?").bind(value));
+  }
+  if (kind === "client") {
+    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE client_id = ?").bind(now, reason, value));
+    stmts.push(db.prepare("DELETE FROM auth_codes WHERE client_id = ?").bind(value));
+    stmts.push(db.prepare("DELETE FROM auth_requests WHERE client_id = ?").bind(value));
+    // A revoked public registration is removed: the client must register again, and an admin can see it did.
+    stmts.push(db.prepare("DELETE FROM oauth_clients WHERE client_id = ? AND kind = 'public'").bind(value));
+    stmts.push(db.prepare("UPDATE oauth_clients SET expires_at = ? WHERE client_id = ? AND kind = 'task'").bind(now, value));
+  }
   await db.batch(stmts);
 }

@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { configFor, type GatewayConfig } from "../http/config";
 import { nowSeconds } from "../lib/clock";
-import { randomId } from "../lib/sha256";
+import { utf8Length } from "../tools/utf8";
 import { ADMIN_SCOPE, scopeForTiers, tiersInScope } from "../policy/tiers";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { policyAt } from "../policy/store-d1";
@@ -117,14 +117,15 @@ async function refreshToken(c: Context<AppEnv>, form: URLSearchParams, client: C
   const state = sessionState(session, now);
   if (state !== "active") throw new OAuthError("invalid_grant", "The session has ended. Sign in again.", `session_${state}`);
 
+  // Reuse is decided first: a stolen rotated token revokes the session whatever else the request asks for.
+  const decision = refreshDecision(row, now);
+  if (decision.kind === "grace") return graceOrReuse(c, presented, decision.sealed, session, now);
+  if (decision.kind === "reuse") return reuseDetected(c, session, now);
+
   const requested = form.get("scope");
   const sessionScopes = new Set(session.scope.split(" "));
   if (requested !== null && !requested.split(" ").filter(Boolean).every((s) => sessionScopes.has(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.", "scope_widening");
   const scope = requested !== null && requested.trim() ? requested.split(" ").filter(Boolean).join(" ") : session.scope;
-
-  const decision = refreshDecision(row, now);
-  if (decision.kind === "grace") return graceOrReuse(c, presented, decision.sealed, session, now);
-  if (decision.kind === "reuse") return reuseDetected(c, session, now);
 
   const next = newRefreshToken();
   const pair = await pairFor(c, config, session, scope, next, now);
@@ -189,7 +190,7 @@ tokenRoutes.post("/", async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!type.startsWith("application/x-www-form-urlencoded")) throw new OAuthError("invalid_request", "Send the request as application/x-www-form-urlencoded.");
     const text = await c.req.text();
-    if (text.length > 8192) throw new OAuthError("invalid_request", "Request too large.");
+    if (utf8Length(text) > 8192) throw new OAuthError("invalid_request", "Request too large.");
     const form = new URLSearchParams(text);
     for (const key of new Set(form.keys())) if (form.getAll(key).length > 1) throw new OAuthError("invalid_request", `Parameter ${key} is repeated.`);
     if (new URL(c.req.url).search) throw new OAuthError("invalid_request", "Send parameters in the body, not the query string.");

@@ -5,6 +5,7 @@ import type { TestProject } from "vitest/node";
 import { freePort } from "../../local/postgres";
 import { startStack, type Stack } from "../../local/stack";
 import { ROOT } from "../../local/wrangler";
+import { startTestOidcProvider, type TestOidcProvider } from "../support/oidc-provider";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -18,24 +19,35 @@ declare module "vitest" {
       signingKey: string;
       taskClient: { clientId: string; clientSecret: string };
       devSecret: string;
+      /** The upstream OpenID Connect provider the Worker is configured with (test/support/oidc-provider.ts). */
+      oidc: { issuer: string; clientId: string; clientSecret: string };
     };
   }
 }
 
 let stack: Stack | undefined;
 let stateDir: string | undefined;
+let idp: TestOidcProvider | undefined;
 
 /** One stack for the whole e2e suite, on free loopback ports, in a temporary directory removed afterwards. */
 export async function setup(project: TestProject): Promise<void> {
   stateDir = await mkdtemp(join(tmpdir(), "gatehouse-e2e-"));
   const ports = { worker: await freePort(), neon: await freePort(), postgres: await freePort() };
-  stack = await startStack({
-    stateDir,
-    ports,
-    envFile: join(stateDir, "worker.env"),
-    policies: [join(ROOT, "policies/demo.yaml"), join(ROOT, "test/e2e/policy.yaml")],
-    ...(process.env.GATEHOUSE_VERBOSE === "1" ? { log: (l: string) => console.log(l), progress: (l: string) => console.log(l) } : {}),
-  });
+  // Both ports are chosen first: the provider needs the Worker's callback URL, the Worker the provider's issuer.
+  idp = await startTestOidcProvider({ port: await freePort(), redirectUri: `http://127.0.0.1:${ports.worker}/authorize/oidc/callback` });
+  try {
+    stack = await startStack({
+      stateDir,
+      ports,
+      envFile: join(stateDir, "worker.env"),
+      policies: [join(ROOT, "policies/demo.yaml"), join(ROOT, "test/e2e/policy.yaml")],
+      extraVars: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups" },
+      ...(process.env.GATEHOUSE_VERBOSE === "1" ? { log: (l: string) => console.log(l), progress: (l: string) => console.log(l) } : {}),
+    });
+  } catch (e) {
+    await idp.stop();
+    throw e;
+  }
   project.provide("e2e", {
     workerUrl: stack.workerUrl,
     mcpUrl: stack.mcpUrl,
@@ -46,10 +58,12 @@ export async function setup(project: TestProject): Promise<void> {
     signingKey: stack.secrets.signingKey,
     taskClient: stack.secrets.taskClient!,
     devSecret: stack.secrets.devSecret!,
+    oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
   });
 }
 
 export async function teardown(): Promise<void> {
   await stack?.stop();
+  await idp?.stop();
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 }

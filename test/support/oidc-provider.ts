@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import Provider, { type Account, type KoaContextWithOIDC } from "oidc-provider";
+import Provider, { type Account, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from "oidc-provider";
 
 /**
  * A real OpenID Connect provider (npm `oidc-provider`) on 127.0.0.1 for the upstream sign-in tests, with one
@@ -34,6 +34,42 @@ export interface TestOidcProvider {
   stop(): Promise<void>;
 }
 
+/** The provider's state, in memory for this one process (its own default adapter says so loudly on every start). */
+function memoryAdapter(): (name: string) => Adapter {
+  const store = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
+  const live = (key: string) => {
+    const e = store.get(key);
+    if (e && e.expiresAt <= Date.now()) store.delete(key);
+    return store.get(key)?.payload;
+  };
+  return (name) => ({
+    async upsert(id, payload, expiresIn) {
+      store.set(`${name}:${id}`, { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+    },
+    async find(id) {
+      return live(`${name}:${id}`);
+    },
+    async findByUid(uid) {
+      for (const [key, e] of store) if (key.startsWith(`${name}:`) && e.payload.uid === uid) return live(key);
+      return undefined;
+    },
+    async findByUserCode(userCode) {
+      for (const [key, e] of store) if (key.startsWith(`${name}:`) && e.payload.userCode === userCode) return live(key);
+      return undefined;
+    },
+    async consume(id) {
+      const e = store.get(`${name}:${id}`);
+      if (e) e.payload.consumed = Math.floor(Date.now() / 1000);
+    },
+    async destroy(id) {
+      store.delete(`${name}:${id}`);
+    },
+    async revokeByGrantId(grantId) {
+      for (const [key, e] of store) if (e.payload.grantId === grantId) store.delete(key);
+    },
+  });
+}
+
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function page(title: string, body: string): string {
@@ -63,7 +99,10 @@ export async function startTestOidcProvider(opts: { port: number; redirectUri: s
         token_endpoint_auth_method: "client_secret_basic",
       },
     ],
+    adapter: memoryAdapter(),
     jwks: { keys: [signingKey] },
+    // Explicit lifetimes (the defaults work but log a notice each).
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 300, IdToken: 300, AuthorizationCode: 60 },
     cookies: { keys: [randomBytes(32).toString("hex")] },
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: ["groups"] },
     scopes: ["openid", "email", "profile", "groups"],

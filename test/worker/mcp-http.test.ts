@@ -54,7 +54,11 @@ describe("/mcp over HTTP", () => {
     expect(await toolNames("alice@example.com")).toEqual(["pipeline_coverage", "revenue_summary"]);
     expect(await toolNames("wes@example.com")).toEqual(["my_opportunities", "pipeline_coverage"]);
     expect(await toolNames("maria@example.com")).toEqual([]);
-    expect(await toolNames("nobody@example.com")).toEqual([]);
+  });
+
+  it("refuses a validly signed token for someone the workspace's policy does not list", async () => {
+    const res = await SELF.fetch(mcpRequest(list, { token: await tokenFor("nobody@example.com") }));
+    expect(res.status).toBe(401);
   });
 
   it("describes tools with title, schemas and honest annotations, hiding identity-bound parameters", async () => {
