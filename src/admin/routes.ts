@@ -8,6 +8,10 @@ import { ADMIN_GROUP } from "../oauth/consent-data";
 import { recordOAuthEvent } from "../oauth/audit";
 import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
 import { insertTaskClient, revokeValue } from "../oauth/store-d1";
+import { validatePolicy } from "../policy/validate";
+import { compilePolicy } from "../policy/compile";
+import { applyCompiledPolicy } from "../policy/store-d1";
+import { diffPolicies, formatChanges } from "../policy/diff";
 
 /**
  * Admin API (DESIGN §8): bearer tokens with the gatehouse:admin scope whose principal is in the policy's
@@ -64,4 +68,40 @@ adminRoutes.post("/tasks", async (c) => {
   await recordOAuthEvent(c, { event: "client.created", outcome: "ok", rule: "task", principal: caller.principal.id, clientId, workspace: caller.principal.workspace, detail: `${task}: ${tools.join(",")}` });
   c.header("Cache-Control", "no-store");
   return c.json({ client_id: clientId, client_secret: secret, task, tools, ttl_seconds: ttl, expires_at: new Date(expiresAt * 1000).toISOString() }, 201);
+});
+
+// Policy as code (DESIGN §4): validate, show, version history and apply. An admin applies to its own workspace;
+// every apply is versioned in D1 and audited with the new version and hash.
+adminRoutes.post("/policy/validate", async (c) => {
+  const checked = validatePolicy(await c.req.json().catch(() => undefined));
+  return c.json(checked.ok ? { ok: true } : { ok: false, errors: checked.errors }, checked.ok ? 200 : 400);
+});
+
+adminRoutes.get("/policy", async (c) => {
+  const ws = c.get("caller").principal.workspace;
+  const row = await c.env.DB.prepare("SELECT version, hash, applied_at, applied_by, document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(ws).first<{ version: number; hash: string; applied_at: string; applied_by: string; document: string }>();
+  if (!row) return c.json({ error: "not_found", error_description: "No policy applied in this workspace." }, 404);
+  return c.json({ workspace: ws, version: row.version, hash: row.hash, applied_at: row.applied_at, applied_by: row.applied_by, document: JSON.parse(row.document) as unknown });
+});
+
+adminRoutes.get("/policy/versions", async (c) => {
+  const ws = c.get("caller").principal.workspace;
+  const rows = await c.env.DB.prepare("SELECT version, hash, applied_at, applied_by FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 100").bind(ws).all();
+  return c.json({ workspace: ws, versions: rows.results });
+});
+
+adminRoutes.post("/policy", async (c) => {
+  const caller = c.get("caller");
+  const checked = validatePolicy(await c.req.json().catch(() => undefined));
+  if (!checked.ok) return c.json({ error: "invalid_policy", errors: checked.errors }, 400);
+  if (checked.policy.workspace !== caller.principal.workspace) {
+    return c.json({ error: "invalid_request", error_description: `This token administers workspace "${caller.principal.workspace}", not "${checked.policy.workspace}".` }, 403);
+  }
+  const compiled = await compilePolicy(checked.policy);
+  const before = await c.env.DB.prepare("SELECT document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(compiled.workspace).first<{ document: string }>();
+  const previous = before ? validatePolicy(JSON.parse(before.document)) : undefined;
+  const changes = diffPolicies(previous?.ok ? await compilePolicy(previous.policy) : undefined, compiled);
+  const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), caller.principal.id, new Date(nowSeconds() * 1000));
+  await recordOAuthEvent(c, { event: "policy.applied", outcome: "ok", principal: caller.principal.id, workspace: compiled.workspace, detail: `version ${version} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)` });
+  return c.json({ workspace: compiled.workspace, version, hash: compiled.hash, changes: formatChanges(changes).split("\n") });
 });

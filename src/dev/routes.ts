@@ -14,6 +14,7 @@ import { nowSeconds, setDevClockOffset } from "../lib/clock";
 import { ADMIN_SCOPE } from "../policy/tiers";
 import { ADMIN_GROUP } from "../oauth/consent-data";
 import { hashSecret, sameDigest } from "../oauth/secrets";
+import { recordOAuthEvent } from "../oauth/audit";
 
 /**
  * Development helpers. They exist only when the issuer is a loopback URL and DEV_ENDPOINTS is "true"
@@ -38,7 +39,8 @@ devRoutes.post("/policy", async (c) => {
   const checked = validatePolicy(body);
   if (!checked.ok) return c.json({ error: "invalid_policy", errors: checked.errors }, 400);
   const compiled = await compilePolicy(checked.policy);
-  const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), "dev", new Date());
+  const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), "dev", new Date(nowSeconds() * 1000));
+  await recordOAuthEvent(c, { event: "policy.applied", outcome: "ok", principal: "dev", workspace: compiled.workspace, detail: `version ${version} ${compiled.hash.slice(0, 16)}` });
   return c.json({ workspace: compiled.workspace, version, tools: compiled.tools.length, grants: compiled.grants.length });
 });
 

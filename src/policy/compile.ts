@@ -26,7 +26,16 @@ export interface CompiledPolicy {
 export const userPrincipalId = (email: string): string => `user:${email}`;
 export const taskPrincipalId = (id: string): string => `task:${id}`;
 
+/** The guarded-SQL tool's only argument. */
+const SQL_INPUT: JsonObjectSchema = {
+  type: "object",
+  properties: { sql: { type: "string", minLength: 1, maxLength: 20000, description: "One read-only SELECT statement over the relations describe_data lists." } },
+  required: ["sql"],
+  additionalProperties: false,
+};
+
 function inputSchema(t: ToolDocument): JsonObjectSchema {
+  if (t.kind === "sql") return SQL_INPUT;
   const schema: JsonObjectSchema = { type: "object", properties: { ...(t.parameters ?? {}) }, additionalProperties: false };
   if (t.required && t.required.length > 0) schema.required = [...t.required];
   return schema;
@@ -44,7 +53,8 @@ async function compileTool(name: string, t: ToolDocument, policy: PolicyDocument
     dbRole: t.database_role,
     tier: role.tier,
     secret: role.secret,
-    sql: t.sql.trim(),
+    sql: (t.sql ?? "").trim(),
+    ...(t.relations ? { relations: [...t.relations].sort() } : {}),
     inputSchema: inputSchema(t),
     bind: t.bind ?? [],
     identity: t.identity ?? {},

@@ -18,7 +18,10 @@ export interface ToolDocument {
   title: string;
   description: string;
   database_role: string;
-  sql: string;
+  /** read and write tools: the statement, with $n placeholders. */
+  sql?: string;
+  /** sql tools (execute_sql): schema-qualified relations the caller's SQL may read. */
+  relations?: string[];
   parameters?: Record<string, Record<string, unknown>>;
   required?: string[];
   identity?: Record<string, "email" | "sub" | "workspace">;

@@ -31,7 +31,10 @@ export interface ToolDefinition {
   tier: Tier;
   /** Name of the Worker secret holding this role's own connection string. */
   secret: string;
+  /** The statement of a read or write tool; empty for sql tools, whose statement comes from the caller. */
   sql: string;
+  /** sql tools: the relations the guard lets the caller's SQL read (schema-qualified). */
+  relations?: string[];
   /** JSON Schema of the arguments the model supplies (identity-bound parameters are absent). */
   inputSchema: JsonObjectSchema;
   /** Names bound to $1..$n, in order: each is an input property or an identity-bound parameter. */

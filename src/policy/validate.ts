@@ -5,12 +5,40 @@ const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 /** Role secrets are DB_URL_*: a policy can never point a tool at another binding such as SIGNING_KEY. */
 const SECRET = /^DB_URL_[A-Z0-9_]{1,56}$/;
+const RELATION = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const IDENTITY = ["email", "sub", "workspace"] as const;
 const KINDS = ["read", "sql", "write"] as const;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Levenshtein distance, for "did you mean" suggestions on typos. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length < 3) return undefined;
+  let best: string | undefined;
+  let bestD = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+const hint = (word: string, candidates: readonly string[]): string => {
+  const near = closest(word, candidates);
+  return near ? `; did you mean "${near}"?` : "";
+};
 
 class Checker {
   readonly errors: PolicyError[] = [];
@@ -22,7 +50,11 @@ class Checker {
       this.fail(path, "must be a mapping");
       return undefined;
     }
-    for (const k of Object.keys(v)) if (!allowed.includes(k)) this.fail(`${path}.${k}`, `unknown key; allowed here: ${allowed.join(", ")}`);
+    for (const k of Object.keys(v)) {
+      if (allowed.includes(k)) continue;
+      const near = closest(k, allowed);
+      this.fail(`${path}.${k}`, near ? `unknown key; did you mean "${near}"?` : `unknown key; allowed here: ${allowed.join(", ")}`);
+    }
     for (const k of required) if (v[k] === undefined) this.fail(`${path}.${k}`, "is required");
     return v;
   }
@@ -104,13 +136,13 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
     const p = `$.grants[${i}]`;
     const grant = c.obj(g, p, ["tools", "users", "tasks", "groups", "expires"], ["tools"]);
     if (!grant) return;
-    for (const t of c.strList(grant.tools, `${p}.tools`)) if (!Object.hasOwn(tools, t)) c.fail(`${p}.tools`, `unknown tool "${t}"`);
+    for (const t of c.strList(grant.tools, `${p}.tools`)) if (!Object.hasOwn(tools, t)) c.fail(`${p}.tools`, `unknown tool "${t}"${hint(t, Object.keys(tools))}`);
     const users = grant.users === undefined ? [] : c.strList(grant.users, `${p}.users`);
     const tasksOf = grant.tasks === undefined ? [] : c.strList(grant.tasks, `${p}.tasks`);
     const groupsOf = grant.groups === undefined ? [] : c.strList(grant.groups, `${p}.groups`);
-    for (const u of users) if (!emails.has(u)) c.fail(`${p}.users`, `unknown user "${u}"`);
+    for (const u of users) if (!emails.has(u)) c.fail(`${p}.users`, `unknown user "${u}"${hint(u, [...emails])}`);
     for (const t of tasksOf) if (!taskIds.has(t)) c.fail(`${p}.tasks`, `unknown task "${t}"`);
-    for (const gr of groupsOf) if (!groupExists(gr)) c.fail(`${p}.groups`, `unknown group "${gr}"`);
+    for (const gr of groupsOf) if (!groupExists(gr)) c.fail(`${p}.groups`, `unknown group "${gr}"${hint(gr, Object.keys(groups))}`);
     if (users.length + tasksOf.length + groupsOf.length === 0) c.fail(p, "grants to nobody: name users, tasks or groups");
     if (grant.expires !== undefined && (typeof grant.expires !== "string" || Number.isNaN(Date.parse(grant.expires)))) c.fail(`${p}.expires`, "must be an ISO 8601 date-time");
   });
@@ -121,15 +153,28 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
 function validateTool(c: Checker, name: string, t: unknown, roles: Obj, groupExists: (g: string) => boolean): void {
   const p = `$.tools.${name}`;
   c.str(name, p, TOOL_NAME, "tool names are lowercase letters, digits and '_'");
-  const tool = c.obj(t, p, ["kind", "title", "description", "database_role", "sql", "parameters", "required", "identity", "bind", "safe_params", "limits", "requires_approval", "approver_group", "annotations"], ["kind", "title", "description", "database_role", "sql", "limits"]);
+  const isSql = isObj(t) && t.kind === "sql";
+  // A guarded-SQL tool takes its statement from the caller and names the relations it may read instead.
+  const tool = c.obj(
+    t,
+    p,
+    ["kind", "title", "description", "database_role", isSql ? "relations" : "sql", "parameters", "required", "identity", "bind", "safe_params", "limits", "requires_approval", "approver_group", "annotations"],
+    ["kind", "title", "description", "database_role", isSql ? "relations" : "sql", "limits"],
+  );
   if (!tool) return;
   if (!KINDS.includes(tool.kind as never)) c.fail(`${p}.kind`, "must be read, sql or write");
   c.str(tool.title, `${p}.title`);
   c.str(tool.description, `${p}.description`);
-  c.str(tool.sql, `${p}.sql`);
+  if (isSql) {
+    const relations = c.strList(tool.relations, `${p}.relations`);
+    if (relations.length === 0) c.fail(`${p}.relations`, "must list at least one schema-qualified relation");
+    for (const r of relations) if (!RELATION.test(r)) c.fail(`${p}.relations`, `"${r}" must be schema-qualified, lowercase (e.g. reporting.revenue_summary)`);
+    for (const r of relations) if (/^(pg_catalog|information_schema)\./.test(r)) c.fail(`${p}.relations`, `"${r}": catalog relations cannot be allowed`);
+    if (tool.parameters !== undefined) c.fail(`${p}.parameters`, "a guarded-SQL tool's only parameter is the SQL text");
+  } else c.str(tool.sql, `${p}.sql`);
   if (c.str(tool.database_role, `${p}.database_role`)) {
     const role = roles[tool.database_role];
-    if (!isObj(role)) c.fail(`${p}.database_role`, `unknown database role "${tool.database_role}"`);
+    if (!isObj(role)) c.fail(`${p}.database_role`, `unknown database role "${tool.database_role}"${hint(tool.database_role, Object.keys(roles))}`);
     else if (role.tier !== tool.kind) c.fail(`${p}.database_role`, `a ${String(tool.kind)} tool must run on a ${String(tool.kind)}-tier role, not "${tool.database_role}" (${String(role.tier)})`);
   }
   const params = tool.parameters === undefined ? {} : (c.obj(tool.parameters, `${p}.parameters`, Object.keys(isObj(tool.parameters) ? tool.parameters : {})) ?? {});

@@ -1,0 +1,122 @@
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { parse, stringify } from "yaml";
+import { validatePolicy } from "../src/policy/validate";
+import { compilePolicy } from "../src/policy/compile";
+import { diffPolicies, formatChanges } from "../src/policy/diff";
+import { generateSigningJwk } from "../local/signing-key";
+
+/**
+ * `gatehouse` — the operator CLI (DESIGN §8).
+ *   policy validate <file>          strict local validation; exit 1 with every error and its path
+ *   policy diff <file>              what applying the file would change (against the server's current policy)
+ *   policy apply <file>             apply through the admin API (versioned and audited)
+ *   policy show [--json]            the applied policy
+ *   token --user <email> [--scope]  dev only: a token for a demo user
+ *   keys generate                   a new signing key (private JWK) for `wrangler secret put SIGNING_KEY`
+ * Server commands use GATEHOUSE_URL (default http://127.0.0.1:8787) and GATEHOUSE_TOKEN (an admin token with
+ * the gatehouse:admin scope); with --dev the CLI mints one for admin@example.com from the local dev stack.
+ */
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: "string", default: process.env.GATEHOUSE_URL ?? "http://127.0.0.1:8787" },
+    dev: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    user: { type: "string" },
+    scope: { type: "string" },
+  },
+});
+
+function fail(message: string, code = 1): never {
+  console.error(message);
+  process.exit(code);
+}
+
+async function readPolicy(file: string | undefined): Promise<unknown> {
+  if (!file) fail("a policy file is required", 2);
+  const text = await readFile(file, "utf8").catch(() => fail(`cannot read ${file}`));
+  try {
+    return parse(text);
+  } catch (e) {
+    return fail(`${file} is not valid YAML: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function devSecret(): Promise<string> {
+  const vars = await readFile(".dev.vars", "utf8").catch(() => "");
+  return process.env.GATEHOUSE_DEV_SECRET ?? /^DEV_SECRET='([^']*)'$/m.exec(vars)?.[1] ?? "";
+}
+
+async function devToken(body: Record<string, string>): Promise<string> {
+  const res = await fetch(`${values.url}/dev/token`, { method: "POST", headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": await devSecret() }, body: JSON.stringify(body) }).catch(() =>
+    fail(`cannot reach ${values.url}; is \`npm run dev\` running?`),
+  );
+  const json = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string; error_description?: string };
+  if (!json.access_token) fail(`no token: ${json.error ?? res.status} ${json.error_description ?? ""}`);
+  return json.access_token;
+}
+
+async function adminToken(): Promise<string> {
+  if (values.dev) return devToken({ user: "admin@example.com", scope: "gatehouse:admin" });
+  const token = process.env.GATEHOUSE_TOKEN;
+  if (!token) fail("set GATEHOUSE_TOKEN to an admin access token (scope gatehouse:admin), or pass --dev against the local stack", 2);
+  return token;
+}
+
+async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${values.url}/admin/api${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${await adminToken()}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }).catch(() => fail(`cannot reach ${values.url}`));
+  return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+}
+
+function printErrors(errors: Array<{ path: string; message: string }>): void {
+  for (const e of errors) console.error(`  ${e.path}: ${e.message}`);
+}
+
+const [cmd, sub, arg] = positionals;
+if (cmd === "policy" && sub === "validate") {
+  const checked = validatePolicy(await readPolicy(arg));
+  if (!checked.ok) {
+    console.error(`${arg}: ${checked.errors.length} error(s)`);
+    printErrors(checked.errors);
+    process.exit(1);
+  }
+  const compiled = await compilePolicy(checked.policy);
+  console.log(`${arg}: valid (workspace ${compiled.workspace}, ${compiled.tools.length} tools, ${compiled.grants.length} grants, hash ${compiled.hash.slice(0, 16)})`);
+} else if (cmd === "policy" && (sub === "diff" || sub === "apply")) {
+  const document = await readPolicy(arg);
+  const checked = validatePolicy(document);
+  if (!checked.ok) {
+    printErrors(checked.errors);
+    process.exit(1);
+  }
+  if (sub === "diff") {
+    const current = await admin("GET", "/policy");
+    const before = current.status === 200 ? validatePolicy(current.json.document) : undefined;
+    console.log(formatChanges(diffPolicies(before?.ok ? await compilePolicy(before.policy) : undefined, await compilePolicy(checked.policy))));
+  } else {
+    const res = await admin("POST", "/policy", document);
+    if (res.status !== 200) {
+      console.error(`refused (${res.status}): ${String(res.json.error_description ?? res.json.error ?? "")}`);
+      if (Array.isArray(res.json.errors)) printErrors(res.json.errors as Array<{ path: string; message: string }>);
+      process.exit(1);
+    }
+    console.log(`applied: workspace ${String(res.json.workspace)} version ${String(res.json.version)}`);
+    for (const line of res.json.changes as string[]) console.log(`  ${line}`);
+  }
+} else if (cmd === "policy" && sub === "show") {
+  const res = await admin("GET", "/policy");
+  if (res.status !== 200) fail(`no policy (${res.status})`);
+  console.log(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
+} else if (cmd === "token") {
+  if (!values.user) fail("usage: gatehouse token --user <email> [--scope …]", 2);
+  console.log(await devToken({ user: values.user, ...(values.scope ? { scope: values.scope } : {}) }));
+} else if (cmd === "keys" && sub === "generate") {
+  console.log(generateSigningJwk());
+} else {
+  fail("usage: gatehouse policy validate|diff|apply <file> | policy show | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
+}
