@@ -32,7 +32,7 @@ Gatehouse is running (started in ${((performance.now() - started) / 1000).toFixe
   Neon endpoint   ${stack.neonUrl}   (local SQL-over-HTTP, backed by embedded Postgres on 127.0.0.1:${ports.postgres})
 
   Demo users      alice@example.com  sales ops: revenue_summary, pipeline_coverage
-                  dana@example.com   data engineer: revenue_summary, pipeline_coverage
+                  dana@example.com   data engineer: revenue_summary, pipeline_coverage, execute_sql, describe_data
                   wes@example.com    account executive: pipeline_coverage, my_opportunities
                   maria@example.com  approver (no tools yet)
                   admin@example.com  admin (no tools)

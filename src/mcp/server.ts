@@ -6,7 +6,7 @@ import type { ToolDefinition } from "../policy/types";
 import type { Tier } from "../policy/tiers";
 import { toolAccess, visibleTools } from "../policy/evaluate";
 import { limiterFor } from "../policy/rate-limits";
-import { callReadTool, toolError, type CallDeps } from "../tools/run";
+import { callTool, toolError, type CallDeps } from "../tools/run";
 import { auditDecision } from "./audit";
 import { toMcpTool } from "./tool-listing";
 
@@ -43,7 +43,7 @@ export function buildServer(caller: Caller, granted: ToolDefinition[], scopeTier
       auditDecision(deps, caller, { event: "tool.call", outcome: "rate_limited", rule: `rate_per_minute:${tool.limits.ratePerMinute}`, tool: tool.name });
       return toolError(`Rate limit reached: ${tool.name} allows ${tool.limits.ratePerMinute} calls per minute per user. Try again in up to 60 seconds.`);
     }
-    return callReadTool(deps, caller, tool, request.params.arguments);
+    return callTool(deps, caller, tool, request.params.arguments);
   });
   return server;
 }

@@ -80,9 +80,49 @@ async function compileTool(name: string, t: ToolDocument, policy: PolicyDocument
   return { ...def, version: (await sha256Hex(canonicalJson(def))).slice(0, 16) };
 }
 
+/**
+ * The columns a guarded-SQL tool's caller may query, read through information_schema as that tool's own role (so
+ * it shows only what the role can see) and restricted to the tool's relations: an agent can write correct SQL
+ * without catalog access, which the guard refuses.
+ */
+const DESCRIBE_SQL = `SELECT c.table_schema || '.' || c.table_name AS relation, c.column_name AS "column", c.data_type AS type, c.is_nullable = 'YES' AS nullable
+FROM information_schema.columns c
+WHERE c.table_schema || '.' || c.table_name = ANY ($1::text[])
+ORDER BY c.table_schema, c.table_name, c.ordinal_position`;
+
+async function describeTool(sqlTool: ToolDefinition, name: string): Promise<ToolDefinition> {
+  const def: Omit<ToolDefinition, "version"> = {
+    name,
+    title: `Describe data for ${sqlTool.name}`,
+    description: `Lists the relations and columns (with types) that ${sqlTool.name} may query. Call it before writing SQL.`,
+    kind: "read",
+    dbRole: sqlTool.dbRole,
+    tier: sqlTool.tier,
+    secret: sqlTool.secret,
+    sql: DESCRIBE_SQL,
+    inputSchema: { type: "object", properties: {}, additionalProperties: false },
+    bind: ["relations"],
+    identity: {},
+    constants: { relations: sqlTool.relations ?? [] },
+    safeParams: [],
+    limits: { maxRows: 2000, maxBytes: DEFAULT_MAX_BYTES, timeoutMs: 5000, ratePerMinute: sqlTool.limits.ratePerMinute },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    requiresApproval: false,
+  };
+  return { ...def, version: (await sha256Hex(canonicalJson(def))).slice(0, 16) };
+}
+
 /** Compiles a validated policy into the rows stored in D1. Pure apart from hashing. */
 export async function compilePolicy(policy: PolicyDocument): Promise<CompiledPolicy> {
-  const tools = await Promise.all(Object.entries(policy.tools).map(([name, t]) => compileTool(name, t, policy)));
+  const declared = await Promise.all(Object.entries(policy.tools).map(([name, t]) => compileTool(name, t, policy)));
+  // Each guarded-SQL tool brings its describe_data companion, granted to whoever is granted the tool.
+  const companions = new Map<string, string>();
+  const tools = [...declared];
+  for (const t of declared.filter((d) => d.kind === "sql")) {
+    const name = companions.size === 0 && !policy.tools.describe_data ? "describe_data" : `describe_${t.name}`;
+    companions.set(t.name, name);
+    tools.push(await describeTool(t, name));
+  }
   const principals: CompiledPrincipal[] = [];
   const members: CompiledPolicy["members"] = [];
   for (const u of policy.users ?? []) {
@@ -103,7 +143,14 @@ export async function compilePolicy(policy: PolicyDocument): Promise<CompiledPol
       ...(g.tasks ?? []).map((t) => ({ kind: "principal" as const, id: taskPrincipalId(t) })),
       ...(g.groups ?? []).map((name) => ({ kind: "group" as const, name })),
     ];
-    for (const tool of g.tools) for (const subject of subjects) grants.push({ tool, subject, ...(expiresAt !== undefined ? { expiresAt } : {}) });
+    for (const tool of g.tools) {
+      for (const subject of subjects) {
+        const extra = expiresAt !== undefined ? { expiresAt } : {};
+        grants.push({ tool, subject, ...extra });
+        const companion = companions.get(tool);
+        if (companion) grants.push({ tool: companion, subject, ...extra });
+      }
+    }
   }
   return { workspace: policy.workspace, hash: await sha256Hex(canonicalJson(policy)), tools, grants, principals, members };
 }

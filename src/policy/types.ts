@@ -40,6 +40,8 @@ export interface ToolDefinition {
   /** Names bound to $1..$n, in order: each is an input property or an identity-bound parameter. */
   bind: string[];
   identity: Record<string, IdentityClaim>;
+  /** Values fixed by the policy itself (never from the model or the token), e.g. describe_data's relation list. */
+  constants?: Record<string, unknown>;
   /** Parameters whose values may appear in the audit log. */
   safeParams: string[];
   limits: ToolLimits;

@@ -45,7 +45,9 @@ export function bindArguments(tool: ToolDefinition, args: unknown, principal: Pr
   const values: unknown[] = [];
   for (const name of tool.bind) {
     const claim = Object.hasOwn(tool.identity, name) ? tool.identity[name] : undefined;
-    if (claim !== undefined) {
+    if (tool.constants && Object.hasOwn(tool.constants, name)) {
+      values.push(tool.constants[name]);
+    } else if (claim !== undefined) {
       const v = identityValue(claim, principal);
       if (v === undefined) return { ok: false, message: `${tool.name} needs the caller's ${claim}, which this token does not carry.` };
       values.push(v);

@@ -32,7 +32,12 @@ export async function runReadOnly(connectionString: string, statement: Statement
   try {
     const results = await sql.transaction(
       // In a transaction the driver takes type parsers from each query's own options.
-      [sql.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]), sql.query(statement.text, statement.params, { types: rawText })],
+      // standard_conforming_strings is pinned: with it off, '\' would end a string literal differently from how
+      // the guard's parser read it (a backslash-quote smuggling a second statement).
+      [
+        sql.query("SELECT set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true)", [String(timeoutMs)]),
+        sql.query(statement.text, statement.params, { types: rawText }),
+      ],
       { readOnly: true, isolationLevel: "RepeatableRead", arrayMode: true, fullResults: true },
     );
     const last = results[results.length - 1];

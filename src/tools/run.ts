@@ -8,8 +8,9 @@ import { randomId, sha256Hex } from "../lib/sha256";
 import { bindArguments } from "./arguments";
 import { mapSqlState } from "./pg-errors";
 import { renderTable, shapeResult } from "./result";
-import { readStatement } from "./statement";
+import { readStatement, wrappedSelect, type Statement } from "./statement";
 import { configureNeon, runReadOnly } from "./neon";
+import { guardSql } from "../guard/index";
 
 export interface CallDeps {
   env: Bindings;
@@ -43,35 +44,50 @@ function baseEvent(caller: Caller, tool: ToolDefinition, id: string, time: numbe
   };
 }
 
+type Prepared = { ok: true; statement: Statement } | { ok: false; result: CallToolResult };
+
 /**
- * Runs a granted read tool (DESIGN §5 steps 2–7): validate and bind arguments, record the audit intent durably
- * (refusing the call if the audit store cannot take it), execute on the tool's own credential, shape the result,
- * and complete the audit row without holding the response.
+ * Runs a granted read or guarded-SQL tool (DESIGN §5 steps 2–7): validate and bind arguments (and, for
+ * execute_sql, run the guard), record the audit intent durably (refusing the call if the audit store cannot
+ * take it), execute on the tool's own credential, shape the result, and complete the audit row without holding
+ * the response.
  */
-export async function callReadTool(deps: CallDeps, caller: Caller, tool: ToolDefinition, args: unknown): Promise<CallToolResult> {
+export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinition, args: unknown): Promise<CallToolResult> {
   const started = deps.now();
   const auditId = randomId();
   const event = baseEvent(caller, tool, auditId, started);
-  event.sqlHash = await sha256Hex(tool.sql);
   event.paramCount = tool.bind.length;
-  const finish = (c: Omit<AuditCompletion, "durationMs">) => deps.waitUntil(completeAudit(deps.env.DB, auditId, { ...c, durationMs: deps.now() - started }).catch(() => undefined));
+  const refuse = (outcome: AuditEvent["outcome"], rule: string, message: string): { ok: false; result: CallToolResult } => {
+    deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome, rule, durationMs: deps.now() - started }, deps.request).catch(() => undefined));
+    return { ok: false, result: toolError(message) };
+  };
 
   const bound = bindArguments(tool, args, caller.principal);
   if (!bound.ok) {
-    deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "invalid_arguments", rule: "input_schema", durationMs: deps.now() - started }, deps.request).catch(() => undefined));
-    return toolError(bound.message);
+    event.sqlHash = await sha256Hex(tool.sql);
+    return refuse("invalid_arguments", "input_schema", bound.message).result;
   }
   event.params = bound.redacted;
 
-  if (tool.kind !== "read") {
-    deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "denied", rule: "unsupported_kind" }, deps.request).catch(() => undefined));
-    return toolError(`${tool.name} is a ${tool.kind} tool, which this gateway version does not run.`);
+  let prepared: Prepared;
+  if (tool.kind === "read") {
+    event.sqlHash = await sha256Hex(tool.sql);
+    prepared = { ok: true, statement: readStatement(tool, bound.values, auditId) };
+  } else if (tool.kind === "sql") {
+    // The submitted SQL is what the audit must show (DESIGN §7); the guard decides before any database call.
+    const sql = String((args as { sql: unknown }).sql);
+    event.sqlText = sql;
+    event.sqlHash = await sha256Hex(sql);
+    event.params = {};
+    const verdict = await guardSql(sql, { allowedRelations: tool.relations ?? [] });
+    prepared = verdict.ok ? { ok: true, statement: wrappedSelect(sql, tool, [], auditId) } : refuse("blocked", `guard:${verdict.rule}`, `Refused by the SQL guard (${verdict.message}). Nothing was run.`);
+  } else {
+    prepared = refuse("denied", "unsupported_kind", `${tool.name} is a ${tool.kind} tool, which this gateway version does not run.`);
   }
+  if (!prepared.ok) return prepared.result;
+
   const connectionString = readSecret(deps.env, tool.secret);
-  if (!connectionString) {
-    deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "error", rule: "credential_missing" }, deps.request).catch(() => undefined));
-    return toolError(`${tool.name} is not available: its database credential is not configured.`);
-  }
+  if (!connectionString) return refuse("error", "credential_missing", `${tool.name} is not available: its database credential is not configured.`).result;
 
   try {
     await recordAudit(deps.env.DB, event, deps.request);
@@ -79,9 +95,10 @@ export async function callReadTool(deps: CallDeps, caller: Caller, tool: ToolDef
     if (e instanceof AuditUnavailable) return toolError("The call was refused because the audit log is unavailable. Nothing was run. Try again later.");
     throw e;
   }
+  const finish = (c: Omit<AuditCompletion, "durationMs">) => deps.waitUntil(completeAudit(deps.env.DB, auditId, { ...c, durationMs: deps.now() - started }).catch(() => undefined));
 
   configureNeon(deps.neonLocalEndpoint);
-  const outcome = await runReadOnly(connectionString, readStatement(tool, bound.values, auditId), tool.limits.timeoutMs, deps.now);
+  const outcome = await runReadOnly(connectionString, prepared.statement, tool.limits.timeoutMs, deps.now);
   if (!outcome.ok) {
     if (outcome.kind === "db_error") {
       const mapped = mapSqlState(outcome.sqlstate, tool.limits);

@@ -11,7 +11,15 @@ export interface Statement {
  * whose extra row proves truncation. Values are bound as $n parameters, never interpolated.
  */
 export function readStatement(tool: ToolDefinition, values: unknown[], auditId: string): Statement {
-  const body = stripTrailingSemicolons(tool.sql);
+  return wrappedSelect(tool.sql, tool, values, auditId);
+}
+
+/**
+ * The same wrapping for a guarded execute_sql statement (which binds no values). The newlines around the body
+ * keep a trailing `--` comment from swallowing the wrapper's `) … LIMIT`.
+ */
+export function wrappedSelect(sql: string, tool: ToolDefinition, values: unknown[], auditId: string): Statement {
+  const body = stripTrailingSemicolons(sql);
   const limitParam = values.length + 1;
   return {
     text: `${auditComment(auditId, tool.name)}\nSELECT * FROM (\n${body}\n) AS gatehouse_result LIMIT $${limitParam}`,
