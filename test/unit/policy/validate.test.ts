@@ -20,14 +20,15 @@ describe("policy validation", () => {
     expect(mine.version).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  const lastGrant = `$.grants[${demo().grants.length}]`;
   const broken: Array<[string, (d: Record<string, any>) => void, string]> = [
     ["an unknown top-level key", (d) => (d.tool = {}), "$.tool"],
     ["a typo in a tool key", (d) => (d.tools.revenue_summary.limts = d.tools.revenue_summary.limits), "$.tools.revenue_summary.limts"],
     ["an unknown database role", (d) => (d.tools.revenue_summary.database_role = "nope"), "$.tools.revenue_summary.database_role"],
     ["a read tool on a write role", (d) => (d.tools.revenue_summary.database_role = "writer"), "$.tools.revenue_summary.database_role"],
     ["a missing limit", (d) => delete d.tools.revenue_summary.limits.timeout_ms, "$.tools.revenue_summary.limits.timeout_ms"],
-    ["a grant to an unknown group", (d) => d.grants.push({ tools: ["revenue_summary"], groups: ["ghosts"] }), "$.grants[3].groups"],
-    ["a grant of an unknown tool", (d) => d.grants.push({ tools: ["drop_everything"], users: ["alice@example.com"] }), "$.grants[3].tools"],
+    ["a grant to an unknown group", (d) => d.grants.push({ tools: ["revenue_summary"], groups: ["ghosts"] }), `${lastGrant}.groups`],
+    ["a grant of an unknown tool", (d) => d.grants.push({ tools: ["drop_everything"], users: ["alice@example.com"] }), `${lastGrant}.tools`],
     ["an unbound parameter", (d) => (d.tools.revenue_summary.bind = []), "$.tools.revenue_summary.bind"],
     ["an identity parameter also offered to the model", (d) => (d.tools.my_opportunities.parameters.owner_email = { type: "string" }), "$.tools.my_opportunities.identity.owner_email"],
   ];
