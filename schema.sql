@@ -214,3 +214,12 @@ CREATE TABLE IF NOT EXISTS oidc_logins (
 );
 CREATE INDEX IF NOT EXISTS oidc_logins_by_request ON oidc_logins (request_id);
 CREATE INDEX IF NOT EXISTS oidc_logins_by_expiry ON oidc_logins (expires_at);
+
+-- The audit chain's head as last sealed (src/audit/seal-d1.ts): `audit verify` compares it with the last sealed
+-- row, so deleting rows from the end is detected too.
+CREATE TABLE IF NOT EXISTS audit_anchor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  sealed_at TEXT NOT NULL
+);

@@ -5,6 +5,8 @@ import { validatePolicy } from "../src/policy/validate";
 import { compilePolicy } from "../src/policy/compile";
 import { diffPolicies, formatChanges } from "../src/policy/diff";
 import { generateSigningJwk } from "../local/signing-key";
+import { verifyChain, type AuditRow } from "../src/audit/chain";
+import { writeFile } from "node:fs/promises";
 
 /**
  * `gatehouse` — the operator CLI (DESIGN §8).
@@ -14,6 +16,9 @@ import { generateSigningJwk } from "../local/signing-key";
  *   policy show [--json]            the applied policy
  *   token --user <email> [--scope]  dev only: a token for a demo user
  *   keys generate                   a new signing key (private JWK) for `wrangler secret put SIGNING_KEY`
+ *   audit tail [--follow] [--filter k=v …]   recent audit rows, one line each
+ *   audit export [--format jsonl|csv] [--out file] [--filter k=v …]
+ *   audit verify                    seal, export every row and check the hash chain locally against the anchor
  * Server commands use GATEHOUSE_URL (default http://127.0.0.1:8787) and GATEHOUSE_TOKEN (an admin token with
  * the gatehouse:admin scope); with --dev the CLI mints one for admin@example.com from the local dev stack.
  */
@@ -25,6 +30,10 @@ const { values, positionals } = parseArgs({
     json: { type: "boolean", default: false },
     user: { type: "string" },
     scope: { type: "string" },
+    format: { type: "string", default: "jsonl" },
+    out: { type: "string" },
+    follow: { type: "boolean", default: false },
+    filter: { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -112,11 +121,61 @@ if (cmd === "policy" && sub === "validate") {
   const res = await admin("GET", "/policy");
   if (res.status !== 200) fail(`no policy (${res.status})`);
   console.log(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
+} else if (cmd === "audit" && (sub === "export" || sub === "verify" || sub === "tail")) {
+  const filters = new URLSearchParams((values.filter ?? []).map((f) => f.split("=", 2) as [string, string]));
+  const token = await adminToken();
+  const page = async (after: number, format: string, limit = 10000) => {
+    const q = new URLSearchParams(filters);
+    q.set("after", String(after));
+    q.set("format", format);
+    q.set("limit", String(limit));
+    const res = await fetch(`${values.url}/admin/api/audit/export?${q}`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
+    if (!res.ok) fail(`export refused (${res.status}): ${await res.text()}`);
+    return { text: await res.text(), next: res.headers.get("x-next-cursor") };
+  };
+  const all = async (format: string): Promise<string> => {
+    let out = "";
+    for (let after = 0; ; ) {
+      const p = await page(after, format);
+      out += format === "csv" && after > 0 ? p.text.slice(p.text.indexOf("\r\n") + 2) : p.text;
+      if (!p.next) return out;
+      after = Number(p.next);
+    }
+  };
+  if (sub === "export") {
+    if (values.format !== "jsonl" && values.format !== "csv") fail("--format is jsonl or csv", 2);
+    const text = await all(values.format);
+    if (values.out) await writeFile(values.out, text);
+    else process.stdout.write(text);
+  } else if (sub === "verify") {
+    await fetch(`${values.url}/admin/api/audit/seal`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+    const anchorRes = await fetch(`${values.url}/admin/api/audit/anchor`, { headers: { Authorization: `Bearer ${token}` } });
+    const anchor = (await anchorRes.json()) as { seq: number; hash: string } | null;
+    const rows = (await all("jsonl")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
+    const verdict = await verifyChain(rows, anchor);
+    if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.rows} rows verified before it)`);
+    console.log(`audit chain OK: ${verdict.rows} sealed rows, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}; ${rows.length - verdict.rows} row(s) not sealed yet`);
+  } else {
+    let after = 0;
+    for (;;) {
+      for (;;) {
+        const p = await page(after, "jsonl");
+        for (const line of p.text.split("\n").filter(Boolean)) {
+          const r = JSON.parse(line) as Record<string, unknown>;
+          after = Number(r.seq);
+          if (!values.follow || after > 0) console.log([r.time, r.event, r.outcome, r.rule ?? "", r.principal ?? "", r.tool ?? "", r.rows ?? ""].join("  "));
+        }
+        if (!p.next) break;
+      }
+      if (!values.follow) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 } else if (cmd === "token") {
   if (!values.user) fail("usage: gatehouse token --user <email> [--scope …]", 2);
   console.log(await devToken({ user: values.user, ...(values.scope ? { scope: values.scope } : {}) }));
 } else if (cmd === "keys" && sub === "generate") {
   console.log(generateSigningJwk());
 } else {
-  fail("usage: gatehouse policy validate|diff|apply <file> | policy show | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
+  fail("usage: gatehouse policy validate|diff|apply <file> | policy show | audit tail|export|verify | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
 }

@@ -12,6 +12,7 @@ import { validatePolicy } from "../policy/validate";
 import { compilePolicy } from "../policy/compile";
 import { applyCompiledPolicy } from "../policy/store-d1";
 import { diffPolicies, formatChanges } from "../policy/diff";
+import { auditRoutes } from "./audit-routes";
 
 /**
  * Admin API (DESIGN §8): bearer tokens with the gatehouse:admin scope whose principal is in the policy's
@@ -27,6 +28,8 @@ adminRoutes.use("*", async (c, next) => {
   }
   await next();
 });
+
+adminRoutes.route("/audit", auditRoutes);
 
 const KINDS = { session: "session", user: "principal", client: "client", token: "token", task: "principal" } as const;
 

@@ -31,11 +31,24 @@ export async function recordAudit(db: D1Database, event: AuditEvent, ctx: Reques
   }
 }
 
-/** Completes a `started` row exactly once: the WHERE clause makes a retried completion a no-op. */
+/**
+ * Completes a `started` row exactly once: the WHERE clause makes a retried completion a no-op. A row the sealer
+ * already chained (a call that outlived the seal grace period) is never edited; its completion is recorded as a
+ * row of its own, `tool.call.completed`, naming the call's id in `detail`.
+ */
 export async function completeAudit(db: D1Database, id: string, c: AuditCompletion): Promise<void> {
   const n = <T>(v: T | undefined) => (v === undefined ? null : v);
-  await db
-    .prepare("UPDATE audit_events SET outcome = ?, rule = ?, rows = ?, bytes = ?, truncated = ?, duration_ms = ?, db_ms = ?, sqlstate = ?, detail = ? WHERE id = ? AND outcome = 'started'")
+  const res = await db
+    .prepare("UPDATE audit_events SET outcome = ?, rule = ?, rows = ?, bytes = ?, truncated = ?, duration_ms = ?, db_ms = ?, sqlstate = ?, detail = ? WHERE id = ? AND outcome = 'started' AND hash IS NULL")
     .bind(c.outcome, n(c.rule), n(c.rows), n(c.bytes), c.truncated === undefined ? null : c.truncated ? 1 : 0, c.durationMs, n(c.dbMs), n(c.sqlstate), n(c.detail), id)
+    .run();
+  if ((res.meta.changes ?? 0) === 1) return;
+  await db
+    .prepare(
+      `INSERT INTO audit_events (id, time, event, outcome, rule, request_id, principal, principal_kind, client_id, session_id, token_jti, workspace, tool, tool_version, db_role, rows, bytes, truncated, duration_ms, db_ms, sqlstate, detail)
+       SELECT ?, ?, 'tool.call.completed', ?, ?, request_id, principal, principal_kind, client_id, session_id, token_jti, workspace, tool, tool_version, db_role, ?, ?, ?, ?, ?, ?, ? FROM audit_events
+       WHERE id = ? AND outcome = 'started' AND hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_events WHERE id = ?)`,
+    )
+    .bind(`${id}-done`, new Date().toISOString(), c.outcome, n(c.rule), n(c.rows), n(c.bytes), c.truncated === undefined ? null : c.truncated ? 1 : 0, c.durationMs, n(c.dbMs), n(c.sqlstate), `completes ${id}`, id, `${id}-done`)
     .run();
 }

@@ -1,0 +1,61 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { nowSeconds } from "../lib/clock";
+import { auditQuery, toCsv } from "../audit/query";
+import { sealAudit } from "../audit/seal-d1";
+import { verifyChain, type AuditRow } from "../audit/chain";
+
+/** Audit reading (DESIGN §7): query with filters and a seq cursor, export as JSONL or CSV, seal and verify. */
+export const auditRoutes = new Hono<AppEnv>();
+
+const COLUMNS = [
+  "seq", "id", "time", "event", "outcome", "rule", "request_id", "principal", "principal_kind", "client_id", "client_name", "user_agent", "ip", "colo",
+  "session_id", "token_jti", "workspace", "tool", "tool_version", "db_role", "sql_text", "sql_hash", "param_count", "params", "rows", "bytes",
+  "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "prev_hash", "hash",
+] as const;
+
+async function select(db: D1Database, params: URLSearchParams, maxLimit: number) {
+  const q = auditQuery(params, maxLimit);
+  if (!q.ok) return q;
+  const rows = (await db.prepare(`SELECT * FROM audit_events WHERE ${q.query.where} ORDER BY seq LIMIT ?`).bind(...q.query.params, q.query.limit).all<AuditRow>()).results;
+  const next = rows.length === q.query.limit ? rows[rows.length - 1]!.seq : null;
+  return { ok: true as const, rows, next };
+}
+
+auditRoutes.get("/", async (c) => {
+  const r = await select(c.env.DB, new URL(c.req.url).searchParams, 1000);
+  if (!r.ok) return c.json({ error: "invalid_request", error_description: r.message }, 400);
+  return c.json({ rows: r.rows, next: r.next });
+});
+
+// Export pages of up to 10,000 rows; X-Next-Cursor carries the `after` value for the next page.
+auditRoutes.get("/export", async (c) => {
+  const params = new URL(c.req.url).searchParams;
+  if (!params.has("limit")) params.set("limit", "10000");
+  const format = params.get("format") ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv") return c.json({ error: "invalid_request", error_description: "format is jsonl or csv" }, 400);
+  const r = await select(c.env.DB, params, 10000);
+  if (!r.ok) return c.json({ error: "invalid_request", error_description: r.message }, 400);
+  if (r.next !== null) c.header("X-Next-Cursor", String(r.next));
+  c.header("Cache-Control", "no-store");
+  if (format === "csv") return c.body(toCsv(r.rows, COLUMNS), 200, { "Content-Type": "text/csv; charset=utf-8" });
+  return c.body(r.rows.map((row) => JSON.stringify(row)).join("\n") + (r.rows.length ? "\n" : ""), 200, { "Content-Type": "application/x-ndjson" });
+});
+
+auditRoutes.get("/anchor", async (c) => c.json((await c.env.DB.prepare("SELECT seq, hash, sealed_at FROM audit_anchor WHERE id = 1").first()) ?? null));
+
+auditRoutes.post("/seal", async (c) => c.json({ sealed: await sealAudit(c.env.DB, nowSeconds() * 1000) }));
+
+// Seals, then verifies the whole chain server-side (the CLI's `audit verify` re-checks an export independently).
+auditRoutes.get("/verify", async (c) => {
+  await sealAudit(c.env.DB, nowSeconds() * 1000);
+  const anchor = await c.env.DB.prepare("SELECT seq, hash FROM audit_anchor WHERE id = 1").first<{ seq: number; hash: string }>();
+  const rows: AuditRow[] = [];
+  for (let after = 0; ; ) {
+    const page = (await c.env.DB.prepare("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 5000").bind(after).all<AuditRow>()).results;
+    rows.push(...page);
+    if (page.length < 5000) break;
+    after = page[page.length - 1]!.seq;
+  }
+  return c.json(await verifyChain(rows, anchor));
+});

@@ -1,0 +1,51 @@
+import { canonicalJson } from "../lib/canonical-json";
+import { sha256Hex } from "../lib/sha256";
+
+/** The chain starts from this value; a purged head leaves the first kept row's prev_hash as the new start. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** A stored audit row as D1 returns it (column names as in schema.sql). */
+export type AuditRow = Record<string, unknown> & { seq: number; prev_hash: string | null; hash: string | null };
+
+/** Every column except the chain's own: editing any of them, or the row's position (seq), changes the hash. */
+export function chainedContent(row: AuditRow): string {
+  const { prev_hash: _p, hash: _h, ...content } = row;
+  return canonicalJson(content);
+}
+
+/** hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ canonical row n). */
+export function rowHash(prevHash: string, row: AuditRow): Promise<string> {
+  return sha256Hex(`${prevHash}\n${chainedContent(row)}`);
+}
+
+export type ChainVerdict =
+  | { ok: true; rows: number; head: { seq: number; hash: string } | null }
+  | { ok: false; rows: number; seq: number; reason: "edited" | "broken_link" | "unsealed_gap" | "head_mismatch" | "out_of_order" };
+
+/**
+ * Verifies sealed rows in seq order: each row's hash must match its content and its prev_hash must be the
+ * previous row's hash (an edit breaks the first, a deletion or reordering the second). The first row's prev_hash
+ * is trusted (retention purges the oldest rows). The anchor, written by the sealer, catches a deleted tail.
+ */
+export async function verifyChain(rows: readonly AuditRow[], anchor?: { seq: number; hash: string } | null): Promise<ChainVerdict> {
+  let prev: AuditRow | undefined;
+  let checked = 0;
+  let sealedDone = false;
+  for (const row of rows) {
+    if (row.hash === null || row.prev_hash === null) {
+      sealedDone = true;
+      continue;
+    }
+    if (sealedDone) return { ok: false, rows: checked, seq: row.seq, reason: "unsealed_gap" };
+    if (prev && row.seq <= prev.seq) return { ok: false, rows: checked, seq: row.seq, reason: "out_of_order" };
+    if (prev && row.prev_hash !== prev.hash) return { ok: false, rows: checked, seq: row.seq, reason: "broken_link" };
+    if ((await rowHash(row.prev_hash, row)) !== row.hash) return { ok: false, rows: checked, seq: row.seq, reason: "edited" };
+    prev = row;
+    checked++;
+  }
+  const head = prev ? { seq: prev.seq, hash: prev.hash as string } : null;
+  if (anchor && (!head || head.seq < anchor.seq || (head.seq === anchor.seq && head.hash !== anchor.hash))) {
+    return { ok: false, rows: checked, seq: anchor.seq, reason: "head_mismatch" };
+  }
+  return { ok: true, rows: checked, head };
+}

@@ -1,0 +1,149 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { describe, expect, inject, it } from "vitest";
+import { connectClient, devToken } from "../support/mcp-client";
+import { jwtPayload, queryD1 } from "../support/d1";
+import { runWrangler } from "../../local/wrangler";
+
+const e2e = inject("e2e");
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const run = promisify(execFile);
+
+async function gatehouse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(ROOT, "bin/gatehouse.mjs"), ...args, "--url", e2e.workerUrl, "--dev"], { cwd: ROOT, env: { ...process.env, GATEHOUSE_DEV_SECRET: e2e.devSecret }, timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const d1 = (sql: string) => runWrangler(["d1", "execute", "DB", "--local", "--persist-to", join(e2e.stateDir, "wrangler"), "--command", sql]);
+
+async function rowsFor(jti: string, expected: number): Promise<Array<Record<string, unknown>>> {
+  let rows: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < 15; i++) {
+    rows = await queryD1(e2e.stateDir, `SELECT * FROM audit_events WHERE token_jti = ${sqlString(jti)} ORDER BY seq`);
+    if (rows.length >= expected && rows.every((r) => r.outcome !== "started")) break;
+  }
+  return rows;
+}
+
+describe("audit log", () => {
+  it("writes exactly one row per decision, with the outcome and the rule that decided", async () => {
+    const token = await devToken(e2e, { user: "tester@example.com", workspace: "e2e", scope: "db:read db:sql" });
+    const client = await connectClient(e2e.mcpUrl, token);
+    await client.callTool({ name: "numbered", arguments: { upto: 3 } }); // ok
+    await client.callTool({ name: "contacts_probe", arguments: {} }); // error 42501
+    await client.callTool({ name: "numbered", arguments: { upto: "three" } }); // invalid_arguments
+    await client.callTool({ name: "corpus_sql", arguments: { sql: "SELECT pg_sleep(1)" } }); // blocked
+    await expect(client.callTool({ name: "no_such_tool", arguments: {} })).rejects.toThrow(); // denied
+    await client.close();
+    const rows = await rowsFor(String(jwtPayload(token).jti), 5);
+    const calls = rows.filter((r) => r.event === "tool.call").map((r) => [r.tool, r.outcome, r.rule]);
+    expect(calls).toEqual([
+      ["numbered", "ok", null],
+      ["contacts_probe", "error", "permission_denied"],
+      ["numbered", "invalid_arguments", "input_schema"],
+      ["corpus_sql", "blocked", "guard:function_denied"],
+      ["no_such_tool", "denied", "not_granted"],
+    ]);
+    const ok = rows.find((r) => r.tool === "numbered" && r.outcome === "ok")!;
+    expect(ok).toMatchObject({ principal: "user:tester@example.com", principal_kind: "user", workspace: "e2e", db_role: "reporting", rows: 3, truncated: 0, param_count: 1, params: '{"upto":3}' });
+    expect(ok.tool_version).toMatch(/^[0-9a-f]{16}$/);
+    expect(typeof ok.duration_ms).toBe("number");
+    expect(rows.find((r) => r.tool === "contacts_probe")!.sqlstate).toBe("42501");
+    expect(rows.find((r) => r.tool === "corpus_sql")!.sql_text).toBe("SELECT pg_sleep(1)");
+  });
+
+  it("records a rate-limited call as rate_limited with the limit that decided", async () => {
+    const token = await devToken(e2e, { user: "tester@example.com", workspace: "e2e" });
+    const client = await connectClient(e2e.mcpUrl, token);
+    for (let i = 0; i < 11; i++) await client.callTool({ name: "throttled", arguments: {} });
+    await client.close();
+    const rows = await rowsFor(String(jwtPayload(token).jti), 11);
+    const limited = rows.filter((r) => r.outcome === "rate_limited");
+    expect(limited.length).toBeGreaterThanOrEqual(1);
+    expect(limited[0]).toMatchObject({ event: "tool.call", tool: "throttled", rule: "rate_per_minute:10" });
+    expect(rows.length).toBe(11);
+  });
+
+  it("refuses the call when the audit store refuses the intent, and runs nothing", async () => {
+    await d1("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events WHEN NEW.event = 'tool.call' AND NEW.tool = 'numbered' BEGIN SELECT RAISE(ABORT, 'audit store down'); END;");
+    try {
+      const client = await connectClient(e2e.mcpUrl, await devToken(e2e, { user: "tester@example.com", workspace: "e2e" }));
+      const r = (await client.callTool({ name: "numbered", arguments: { upto: 1 } })) as { isError?: boolean; content: Array<{ text: string }>; structuredContent?: unknown };
+      await client.close();
+      expect(r.isError).toBe(true);
+      expect(r.content[0]!.text).toBe("The call was refused because the audit log is unavailable. Nothing was run. Try again later.");
+      expect(r.structuredContent).toBeUndefined();
+    } finally {
+      await d1("DROP TRIGGER audit_down;");
+    }
+  });
+
+  it("loses and doubles nothing under load: 5,000 calls at concurrency 32 give 5,000 rows, and the chain verifies", async () => {
+    const token = await devToken(e2e, { user: "tester@example.com", workspace: "e2e" });
+    const jti = String(jwtPayload(token).jti);
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "numbered", arguments: { upto: 2 } } });
+    const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
+    let next = 0;
+    let ok = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < 5000) {
+          next++;
+          const res = await fetch(e2e.mcpUrl, { method: "POST", headers, body });
+          const json = (await res.json()) as { result?: { structuredContent?: { row_count: number } } };
+          if (json.result?.structuredContent?.row_count === 2) ok++;
+        }
+      }),
+    );
+    console.log(`5000 tool calls at concurrency 32: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    expect(ok).toBe(5000);
+    let counts: Array<{ n: number; ids: number; done: number }> = [];
+    for (let i = 0; i < 15; i++) {
+      counts = await queryD1(e2e.stateDir, `SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(outcome = 'ok') AS done FROM audit_events WHERE token_jti = ${sqlString(jti)} AND event = 'tool.call'`);
+      if (counts[0]!.done === 5000) break;
+    }
+    expect(counts[0]).toEqual({ n: 5000, ids: 5000, done: 5000 });
+    const verify = await gatehouse("audit", "verify");
+    expect(verify.stderr).toBe("");
+    expect(verify.stdout).toMatch(/^audit chain OK: \d+ sealed rows/);
+  });
+
+  it("exports JSONL and CSV, and `audit verify` detects an edited row", async () => {
+    const csv = await gatehouse("audit", "export", "--format", "csv", "--filter", "tool=contacts_probe");
+    expect(csv.stdout.split("\r\n")[0]).toMatch(/^seq,id,time,event,outcome,rule,/);
+    const jsonl = (await gatehouse("audit", "export", "--filter", "outcome=blocked")).stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(jsonl.length).toBeGreaterThan(0);
+    expect(jsonl.every((r) => r.outcome === "blocked")).toBe(true);
+    // Tamper with a sealed row, verify, then restore it.
+    const [victim] = await queryD1<{ seq: number; outcome: string }>(e2e.stateDir, "SELECT seq, outcome FROM audit_events WHERE hash IS NOT NULL AND outcome = 'denied' ORDER BY seq LIMIT 1");
+    await d1(`UPDATE audit_events SET outcome = 'ok' WHERE seq = ${victim!.seq}`);
+    try {
+      const broken = await gatehouse("audit", "verify");
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toContain(`audit chain BROKEN at seq ${victim!.seq}: edited`);
+    } finally {
+      await d1(`UPDATE audit_events SET outcome = 'denied' WHERE seq = ${victim!.seq}`);
+    }
+    expect((await gatehouse("audit", "verify")).code).toBe(0);
+  });
+
+  it("holds no token, secret, password or signing key anywhere in the audit log", async () => {
+    const dump = (await gatehouse("audit", "export")).stdout;
+    const key = JSON.parse(e2e.signingKey) as { d: string };
+    for (const secret of [key.d, e2e.pg.rolePasswords.reporting, e2e.pg.rolePasswords.diagnostic, e2e.pg.rolePasswords.writer, e2e.taskClient.clientSecret, e2e.devSecret]) {
+      expect(dump).not.toContain(secret);
+    }
+    expect(dump).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./); // no JWT
+    expect(dump).not.toMatch(/gh[rsc]_[A-Za-z0-9_-]{20,}/); // no refresh token, code or client secret
+    expect(dump).not.toContain("postgresql://");
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { GENESIS_HASH, rowHash, verifyChain, type AuditRow } from "../../../src/audit/chain";
+
+async function chain(n: number): Promise<AuditRow[]> {
+  const rows: AuditRow[] = [];
+  let prev = GENESIS_HASH;
+  for (let i = 1; i <= n; i++) {
+    const row: AuditRow = { seq: i, id: `id${i}`, time: `2026-11-25T00:00:0${i % 10}Z`, event: "tool.call", outcome: "ok", principal: `user:u${i}@e.com`, rows: i, prev_hash: null, hash: null };
+    const hash = await rowHash(prev, row);
+    rows.push({ ...row, prev_hash: prev, hash });
+    prev = hash;
+  }
+  return rows;
+}
+
+describe("audit hash chain", () => {
+  it("verifies an intact chain against its anchor", async () => {
+    const rows = await chain(5);
+    expect(await verifyChain(rows, { seq: 5, hash: rows[4]!.hash! })).toEqual({ ok: true, rows: 5, head: { seq: 5, hash: rows[4]!.hash } });
+  });
+
+  it("detects an edited row", async () => {
+    const rows = await chain(5);
+    rows[2] = { ...rows[2]!, outcome: "denied" };
+    expect(await verifyChain(rows)).toMatchObject({ ok: false, seq: 3, reason: "edited" });
+  });
+
+  it("detects a deleted row in the middle", async () => {
+    const rows = await chain(5);
+    rows.splice(2, 1);
+    expect(await verifyChain(rows)).toMatchObject({ ok: false, seq: 4, reason: "broken_link" });
+  });
+
+  it("detects reordered rows even when their seq values are swapped too", async () => {
+    const rows = await chain(5);
+    const a = rows[1]!;
+    const b = rows[2]!;
+    rows[1] = { ...b, seq: a.seq };
+    rows[2] = { ...a, seq: b.seq };
+    expect((await verifyChain(rows)).ok).toBe(false);
+  });
+
+  it("detects a deleted tail through the anchor", async () => {
+    const rows = await chain(5);
+    const anchor = { seq: 5, hash: rows[4]!.hash! };
+    expect(await verifyChain(rows.slice(0, 4), anchor)).toMatchObject({ ok: false, reason: "head_mismatch" });
+  });
+
+  it("accepts a purged head (the first kept row's link is trusted) and unsealed rows after the sealed ones", async () => {
+    const rows = await chain(5);
+    const unsealed: AuditRow = { seq: 6, id: "id6", time: "x", event: "tool.call", outcome: "started", prev_hash: null, hash: null };
+    expect(await verifyChain([...rows.slice(2), unsealed])).toMatchObject({ ok: true, rows: 3 });
+  });
+
+  it("refuses a sealed row after an unsealed one", async () => {
+    const rows = await chain(3);
+    const unsealed: AuditRow = { seq: 2, id: "x", time: "x", event: "e", outcome: "started", prev_hash: null, hash: null };
+    expect(await verifyChain([rows[0]!, unsealed, rows[2]!])).toMatchObject({ ok: false, reason: "unsealed_gap" });
+  });
+});
