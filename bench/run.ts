@@ -100,6 +100,10 @@ try {
     breakdown[name] = { p50: s.p50, p99: s.p99, cpu_ms: (workerdCpu() - cpu0) / samples.length };
   }
 
+  // The audit intent's cost, measured inside workerd (awaited D1 inserts of a representative row).
+  const auditRes = await fetch(`${stack.workerUrl}/dev/bench/audit-insert?n=500`, { method: "POST", headers: { "X-Gatehouse-Dev-Secret": stack.secrets.devSecret! } });
+  const audit = (await auditRes.json()) as { ms_per_insert: number };
+
   const g = summarize(gateway);
   const d = summarize(direct);
 
@@ -126,6 +130,7 @@ try {
     workerd_cpu_ms_per_call: cpuPerCall,
     throughput_c1_per_s: (gateway.length / gatewayWallMs) * 1000,
     breakdown,
+    audit_intent_ms_per_call: audit.ms_per_insert,
     bundle: { raw_bytes: raw, gzip_bytes: gz },
   };
   const f = (n: number) => n.toFixed(2).padStart(8);
@@ -136,6 +141,7 @@ same SQL straight to endpoint     ${f(d.p50)}  ${f(d.p99)}  ${f(d.mean)}
 gateway overhead                  ${f(g.p50 - d.p50)}  ${f(g.p99 - d.p99)}
 workerd CPU per call (ms)         ${f(cpuPerCall)}   (${workerd.length} workerd process(es), all of wrangler dev's runtime)
 throughput, concurrency 1 (/s)    ${f(results.throughput_c1_per_s)}
+audit intent (awaited D1 insert)  ${f(audit.ms_per_insert)} ms per call, measured inside workerd
 bundle (wrangler deploy --dry-run) ${(raw / 1024).toFixed(0)} KiB raw, ${(gz / 1024).toFixed(0)} KiB gzip
 
 breakdown (500 calls each)                     p50 ms    p99 ms   workerd CPU ms/call

@@ -15,6 +15,7 @@ import { ADMIN_SCOPE } from "../policy/tiers";
 import { ADMIN_GROUP } from "../oauth/consent-data";
 import { hashSecret, sameDigest } from "../oauth/secrets";
 import { recordOAuthEvent } from "../oauth/audit";
+import { recordAudit } from "../audit/store-d1";
 
 /**
  * Development helpers. They exist only when the issuer is a loopback URL and DEV_ENDPOINTS is "true"
@@ -108,4 +109,22 @@ devRoutes.post("/task-client", async (c) => {
     .bind(body.client_id, body.task, await hashSecret(body.client_secret), body.workspace, taskPrincipalId(body.task), JSON.stringify(body.tools), Number(body.ttl_seconds ?? 600), now + 365 * 24 * 3600, now)
     .run();
   return c.json({ client_id: body.client_id });
+});
+
+/**
+ * Measures, inside the runtime, how long the audit intent takes: `n` awaited inserts of a representative row
+ * (then deleted). Used by `npm run bench` to report the audit cost per call.
+ */
+devRoutes.post("/bench/audit-insert", async (c) => {
+  const n = Math.min(1000, Math.max(1, Number(new URL(c.req.url).searchParams.get("n") ?? 100)));
+  const ids: string[] = [];
+  const started = Date.now();
+  for (let i = 0; i < n; i++) {
+    const id = `bench-${randomId()}`;
+    ids.push(id);
+    await recordAudit(c.env.DB, { id, time: new Date().toISOString(), event: "bench.audit_insert", outcome: "ok", principal: "bench", tool: "revenue_summary", sqlText: "SELECT 1", sqlHash: "0".repeat(64), paramCount: 1, params: { region: "[redacted]" } }, { requestId: "bench" });
+  }
+  const ms = Date.now() - started;
+  await c.env.DB.prepare("DELETE FROM audit_events WHERE event = 'bench.audit_insert' AND hash IS NULL").run();
+  return c.json({ n, ms_per_insert: ms / n });
 });
