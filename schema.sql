@@ -223,3 +223,29 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
   hash TEXT NOT NULL,
   sealed_at TEXT NOT NULL
 );
+
+-- Approvals for write tools (DESIGN §6): the exact tool version, canonical arguments and their SHA-256, the SQL
+-- that would run, requester, expiry, decision and execution. A request executes at most once.
+CREATE TABLE IF NOT EXISTS approvals (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  tool_version TEXT NOT NULL,
+  args TEXT NOT NULL,            -- canonical JSON of the bound values by name (identity-bound ones included)
+  args_hash TEXT NOT NULL,
+  sql_text TEXT NOT NULL,
+  approver_group TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  session_id TEXT,
+  client_id TEXT,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'executing', 'executed', 'failed')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  decided_by TEXT,
+  decided_at INTEGER,
+  reason TEXT,
+  executed_at INTEGER,
+  execution_audit_id TEXT
+);
+CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals (workspace_id, tool, requester, args_hash, created_at);
+CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);

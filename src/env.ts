@@ -20,6 +20,8 @@ export type Bindings = Env & {
   OIDC_GROUPS_CLAIM?: string;
   /** Dev only: shared secret the dev tools send to /dev/* (local/stack.ts generates it). */
   DEV_SECRET?: string;
+  /** Optional: POSTed a small JSON notice for each new approval request. */
+  APPROVAL_WEBHOOK_URL?: string;
 };
 
 export interface Caller {

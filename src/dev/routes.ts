@@ -11,7 +11,7 @@ import { grantedTools, principalGroups } from "../policy/evaluate";
 import { scopeForTiers, tiersInScope, TIERS, TIER_SCOPE } from "../policy/tiers";
 import { randomId, sha256Hex } from "../lib/sha256";
 import { nowSeconds, setDevClockOffset } from "../lib/clock";
-import { ADMIN_SCOPE } from "../policy/tiers";
+import { ADMIN_SCOPE, APPROVE_SCOPE } from "../policy/tiers";
 import { ADMIN_GROUP } from "../oauth/consent-data";
 import { hashSecret, sameDigest } from "../oauth/secrets";
 import { recordOAuthEvent } from "../oauth/audit";
@@ -70,8 +70,10 @@ devRoutes.post("/token", async (c) => {
   const requested = typeof body.scope === "string" ? tiersInScope(body.scope) : [...grantedTiers];
   const tiers = requested.filter((t) => grantedTiers.has(t));
   const admin = typeof body.scope === "string" && body.scope.split(" ").includes(ADMIN_SCOPE) && principal.groups.includes(ADMIN_GROUP);
-  if (tiers.length === 0 && !admin) return c.json({ error: "invalid_scope", error_description: `Nothing granted in scope; available: ${TIERS.filter((t) => grantedTiers.has(t)).map((t) => TIER_SCOPE[t]).join(" ") || "none"}` }, 400);
-  const scope = [scopeForTiers(tiers), admin ? ADMIN_SCOPE : ""].filter(Boolean).join(" ");
+  const approverGroups = new Set([...snapshot.tools.values()].map((t) => t.approverGroup).filter((g): g is string => g !== undefined));
+  const approver = typeof body.scope === "string" && body.scope.split(" ").includes(APPROVE_SCOPE) && principal.groups.some((g) => approverGroups.has(g));
+  if (tiers.length === 0 && !admin && !approver) return c.json({ error: "invalid_scope", error_description: `Nothing granted in scope; available: ${TIERS.filter((t) => grantedTiers.has(t)).map((t) => TIER_SCOPE[t]).join(" ") || "none"}` }, 400);
+  const scope = [scopeForTiers(tiers), admin ? ADMIN_SCOPE : "", approver ? APPROVE_SCOPE : ""].filter(Boolean).join(" ");
 
   const ring = await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS);
   const claims = buildAccessClaims(

@@ -71,6 +71,7 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
 
   const server = buildServer(caller, granted, scopeTiers, {
     env: c.env,
+    issuer: config.issuer,
     request: requestContext(c),
     now: () => Date.now(),
     waitUntil: (p) => c.executionCtx.waitUntil(p),

@@ -17,6 +17,8 @@ export interface OAuthAuditFields {
   tokenJti?: string;
   workspace?: string;
   detail?: string;
+  approvalId?: string;
+  tool?: string;
 }
 
 /** One audit row per token decision (DESIGN §7). Awaited: an OAuth decision is not answered before it is recorded. */

@@ -16,6 +16,9 @@ export const MAX_TOKEN_TTL = 900;
 export const ADMIN_SCOPE = "gatehouse:admin";
 export const ADMIN_TTL = 300;
 
+/** Scope for deciding approval requests (members of a tool's approver group). */
+export const APPROVE_SCOPE = "gatehouse:approve";
+
 const RANK: Record<Tier, number> = { read: 0, sql: 1, write: 2 };
 
 export function isTier(value: unknown): value is Tier {
@@ -37,7 +40,8 @@ export function scopeForTiers(tiers: Iterable<Tier>): string {
 export function ttlForScope(scope: string, ttl: Record<Tier, number> = DEFAULT_TIER_TTL): number {
   const tiers = tiersInScope(scope);
   const ttls = tiers.map((t) => ttl[t]);
-  if (scope.split(" ").includes(ADMIN_SCOPE)) ttls.push(ADMIN_TTL);
+  const values = scope.split(" ");
+  if (values.includes(ADMIN_SCOPE) || values.includes(APPROVE_SCOPE)) ttls.push(ADMIN_TTL);
   if (ttls.length === 0) return 0;
   return Math.min(MAX_TOKEN_TTL, ...ttls);
 }

@@ -171,7 +171,10 @@ function validateTool(c: Checker, name: string, t: unknown, roles: Obj, groupExi
     for (const r of relations) if (!RELATION.test(r)) c.fail(`${p}.relations`, `"${r}" must be schema-qualified, lowercase (e.g. reporting.revenue_summary)`);
     for (const r of relations) if (/^(pg_catalog|information_schema)\./.test(r)) c.fail(`${p}.relations`, `"${r}": catalog relations cannot be allowed`);
     if (tool.parameters !== undefined) c.fail(`${p}.parameters`, "a guarded-SQL tool's only parameter is the SQL text");
-  } else c.str(tool.sql, `${p}.sql`);
+  } else if (c.str(tool.sql, `${p}.sql`) && tool.kind === "write" && !/\breturning\b/i.test(tool.sql)) {
+    // The gateway counts changed rows through RETURNING to enforce max_affected_rows (src/tools/statement.ts).
+    c.fail(`${p}.sql`, "a write tool's statement must end with RETURNING (e.g. RETURNING id)");
+  }
   if (c.str(tool.database_role, `${p}.database_role`)) {
     const role = roles[tool.database_role];
     if (!isObj(role)) c.fail(`${p}.database_role`, `unknown database role "${tool.database_role}"${hint(tool.database_role, Object.keys(roles))}`);

@@ -25,7 +25,16 @@ export function configureNeon(localEndpoint: string | undefined): void {
  * timeout is applied with set_config(…, true) in the same transaction, and the fetch is aborted on a client-side
  * deadline a little past it, so neither a stuck database nor a stuck network holds the call.
  */
-export async function runReadOnly(connectionString: string, statement: Statement, timeoutMs: number, now: () => number): Promise<DbOutcome> {
+export function runReadOnly(connectionString: string, statement: Statement, timeoutMs: number, now: () => number): Promise<DbOutcome> {
+  return runTransaction(connectionString, statement, timeoutMs, now, true);
+}
+
+/** A write tool's statement: a read-write transaction on the write tier's credential, same limits. */
+export function runWrite(connectionString: string, statement: Statement, timeoutMs: number, now: () => number): Promise<DbOutcome> {
+  return runTransaction(connectionString, statement, timeoutMs, now, false);
+}
+
+async function runTransaction(connectionString: string, statement: Statement, timeoutMs: number, now: () => number, readOnly: boolean): Promise<DbOutcome> {
   const started = now();
   const deadline = AbortSignal.timeout(timeoutMs + 2000);
   const sql = neon(connectionString, { arrayMode: true, fullResults: true, fetchOptions: { signal: deadline } });
@@ -38,7 +47,7 @@ export async function runReadOnly(connectionString: string, statement: Statement
         sql.query("SELECT set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true)", [String(timeoutMs)]),
         sql.query(statement.text, statement.params, { types: rawText }),
       ],
-      { readOnly: true, isolationLevel: "RepeatableRead", arrayMode: true, fullResults: true },
+      readOnly ? { readOnly: true, isolationLevel: "RepeatableRead", arrayMode: true, fullResults: true } : { readOnly: false, isolationLevel: "ReadCommitted", arrayMode: true, fullResults: true },
     );
     const last = results[results.length - 1];
     if (!last) return { ok: false, kind: "unreachable", dbMs: now() - started };

@@ -8,12 +8,19 @@ import { randomId, sha256Hex } from "../lib/sha256";
 import { bindArguments } from "./arguments";
 import { mapSqlState } from "./pg-errors";
 import { renderTable, shapeResult } from "./result";
-import { readStatement, wrappedSelect, type Statement } from "./statement";
-import { configureNeon, runReadOnly } from "./neon";
+import { readStatement, TOO_MANY_ROWS_SQLSTATE, wrappedSelect, writeStatement, type Statement } from "./statement";
+import { configureNeon, runReadOnly, runWrite } from "./neon";
 import { guardSql } from "../guard/index";
+import { canonicalJson } from "../lib/canonical-json";
+import { nowSeconds } from "../lib/clock";
+import { APPROVAL_TTL_SECONDS, writeDecision } from "../approvals/state";
+import { claimApproval, finishApproval, insertApproval, latestApproval } from "../approvals/store-d1";
+import { pendingResult } from "../approvals/pending-result";
 
 export interface CallDeps {
   env: Bindings;
+  /** The gateway's issuer (origin), for links in results. */
+  issuer: string;
   request: RequestContext;
   /** Milliseconds since the epoch. */
   now: () => number;
@@ -44,7 +51,14 @@ function baseEvent(caller: Caller, tool: ToolDefinition, id: string, time: numbe
   };
 }
 
-type Prepared = { ok: true; statement: Statement } | { ok: false; result: CallToolResult };
+type Prepared = { ok: true; statement: Statement; approvalId?: string } | { ok: false; result: CallToolResult };
+
+const REFUSALS = {
+  denied: "The approver denied this request. Nothing was run.",
+  expired: "The approval for this request expired. Nothing was run; call again to ask for a new approval.",
+  already_used: "This approved request was already executed (an approval runs once). Nothing was run again.",
+  tool_changed: "The tool changed after the request was approved; the approval no longer applies. Nothing was run.",
+} as const;
 
 /**
  * Runs a granted read or guarded-SQL tool (DESIGN §5 steps 2–7): validate and bind arguments (and, for
@@ -82,9 +96,11 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
     const verdict = await guardSql(sql, { allowedRelations: tool.relations ?? [] });
     prepared = verdict.ok ? { ok: true, statement: wrappedSelect(sql, tool, [], auditId) } : refuse("blocked", `guard:${verdict.rule}`, `Refused by the SQL guard (${verdict.message}). Nothing was run.`);
   } else {
-    prepared = refuse("denied", "unsupported_kind", `${tool.name} is a ${tool.kind} tool, which this gateway version does not run.`);
+    event.sqlHash = await sha256Hex(tool.sql);
+    prepared = await prepareWrite(deps, caller, tool, bound.values, event, auditId, refuse);
   }
   if (!prepared.ok) return prepared.result;
+  if (prepared.approvalId) event.approvalId = prepared.approvalId;
 
   const connectionString = readSecret(deps.env, tool.secret);
   if (!connectionString) return refuse("error", "credential_missing", `${tool.name} is not available: its database credential is not configured.`).result;
@@ -98,8 +114,14 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
   const finish = (c: Omit<AuditCompletion, "durationMs">) => deps.waitUntil(completeAudit(deps.env.DB, auditId, { ...c, durationMs: deps.now() - started }).catch(() => undefined));
 
   configureNeon(deps.neonLocalEndpoint);
-  const outcome = await runReadOnly(connectionString, prepared.statement, tool.limits.timeoutMs, deps.now);
+  const write = tool.kind === "write";
+  const outcome = await (write ? runWrite : runReadOnly)(connectionString, prepared.statement, tool.limits.timeoutMs, deps.now);
+  if (prepared.approvalId) deps.waitUntil(finishApproval(deps.env.DB, prepared.approvalId, outcome.ok ? "executed" : "failed").catch(() => undefined));
   if (!outcome.ok) {
+    if (write && outcome.kind === "db_error" && outcome.sqlstate === TOO_MANY_ROWS_SQLSTATE) {
+      finish({ outcome: "error", rule: "max_affected_rows", sqlstate: outcome.sqlstate, dbMs: outcome.dbMs });
+      return toolError(`The change would affect more than ${tool.limits.maxAffectedRows ?? 1} row(s), this tool's limit; it was rolled back and nothing changed.`);
+    }
     if (outcome.kind === "db_error") {
       const mapped = mapSqlState(outcome.sqlstate, tool.limits);
       finish({ outcome: "error", rule: mapped.rule, sqlstate: outcome.sqlstate, dbMs: outcome.dbMs });
@@ -119,4 +141,57 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
   const { bytes, ...structured } = data;
   finish({ outcome: "ok", rows: data.row_count, bytes, truncated: data.truncated, dbMs: outcome.dbMs });
   return { content: [{ type: "text", text: renderTable(tool.name, structured, randomId(8)) }], structuredContent: structured };
+}
+
+/**
+ * A write call (DESIGN §6): without approval it runs directly; with approval the requester's latest request for
+ * these exact bound values decides — ask, wait, run once, or refuse. The claim before running is atomic, so
+ * concurrent identical calls execute once in total.
+ */
+async function prepareWrite(
+  deps: CallDeps,
+  caller: Caller,
+  tool: ToolDefinition,
+  values: unknown[],
+  event: AuditEvent,
+  auditId: string,
+  refuse: (outcome: AuditEvent["outcome"], rule: string, message: string) => { ok: false; result: CallToolResult },
+): Promise<Prepared> {
+  const statement = writeStatement(tool, values, auditId);
+  if (!tool.requiresApproval) return { ok: true, statement };
+  const now = nowSeconds();
+  const args = canonicalJson(Object.fromEntries(tool.bind.map((name, i) => [name, values[i] ?? null])));
+  const argsHash = await sha256Hex(args);
+  const key = { workspace: caller.principal.workspace, tool: tool.name, requester: caller.principal.id, argsHash };
+  const decision = writeDecision(await latestApproval(deps.env.DB, key), tool.version, now);
+  const group = tool.approverGroup ?? "approvers";
+  switch (decision.kind) {
+    case "request": {
+      const id = randomId();
+      await insertApproval(deps.env.DB, {
+        id, workspace_id: key.workspace, tool: tool.name, tool_version: tool.version, args, args_hash: argsHash, sql_text: tool.sql, approver_group: group,
+        requester: key.requester, session_id: caller.claims.sid, client_id: caller.claims.client_id, status: "pending", created_at: now, expires_at: now + APPROVAL_TTL_SECONDS,
+      });
+      deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "pending_approval", rule: "approval_requested", approvalId: id }, deps.request).catch(() => undefined));
+      notifyWebhook(deps, { approval_id: id, tool: tool.name, requester: key.requester, approver_group: group, expires_at: new Date((now + APPROVAL_TTL_SECONDS) * 1000).toISOString() });
+      return { ok: false, result: pendingResult({ id, tool: tool.name, approverGroup: group, expiresAt: now + APPROVAL_TTL_SECONDS, issuer: deps.issuer, created: true }) };
+    }
+    case "wait": {
+      deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "pending_approval", rule: "awaiting_decision", approvalId: decision.id }, deps.request).catch(() => undefined));
+      const latest = await latestApproval(deps.env.DB, key);
+      return { ok: false, result: pendingResult({ id: decision.id, tool: tool.name, approverGroup: group, expiresAt: latest?.expires_at ?? now, issuer: deps.issuer, created: false }) };
+    }
+    case "refuse":
+      return refuse("denied", `approval:${decision.reason}`, REFUSALS[decision.reason]);
+    case "execute":
+      if (!(await claimApproval(deps.env.DB, decision.id, auditId, now))) return refuse("denied", "approval:already_used", REFUSALS.already_used);
+      return { ok: true, statement, approvalId: decision.id };
+  }
+}
+
+/** Optional webhook on each new request (APPROVAL_WEBHOOK_URL): ids and names only, never argument values. */
+function notifyWebhook(deps: CallDeps, body: Record<string, string>): void {
+  const url = deps.env.APPROVAL_WEBHOOK_URL;
+  if (!url) return;
+  deps.waitUntil(fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "approval.requested", ...body }) }).catch(() => undefined));
 }

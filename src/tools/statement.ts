@@ -36,3 +36,21 @@ export function auditComment(auditId: string, toolName: string): string {
 function stripTrailingSemicolons(sql: string): string {
   return sql.replace(/[\s;]+$/, "");
 }
+
+/**
+ * The statement sent for a write tool (DESIGN §6): the tool's INSERT/UPDATE/DELETE … RETURNING runs as a
+ * data-modifying CTE and the outer SELECT counts the changed rows. When more than max_affected_rows changed, the
+ * count's CASE yields a name whose cast to regclass fails with SQLSTATE 3F000 (invalid_schema_name) at run time,
+ * which aborts the transaction: nothing is committed. The name is not constant, so it is never folded at plan
+ * time, and no tool statement can raise 3F000 at run time otherwise (an unknown schema fails at parse time).
+ */
+export const TOO_MANY_ROWS_SQLSTATE = "3F000";
+
+export function writeStatement(tool: ToolDefinition, values: unknown[], auditId: string): Statement {
+  const body = stripTrailingSemicolons(tool.sql);
+  const limitParam = values.length + 1;
+  return {
+    text: `${auditComment(auditId, tool.name)}\nWITH gatehouse_changed AS (\n${body}\n)\nSELECT count(*)::int AS affected_rows, (CASE WHEN count(*) > $${limitParam} THEN 'gatehouse_limit.max_affected_rows_exceeded' END)::regclass AS limit_check FROM gatehouse_changed`,
+    params: [...values, tool.limits.maxAffectedRows ?? 1],
+  };
+}

@@ -1,0 +1,46 @@
+/** An approval request's lifecycle (DESIGN §6). `executing` is the claim that makes execution happen once. */
+export type ApprovalStatus = "pending" | "approved" | "denied" | "executing" | "executed" | "failed";
+
+export interface ApprovalView {
+  id: string;
+  status: ApprovalStatus;
+  expires_at: number;
+  tool_version: string;
+}
+
+/** Default lifetime of a request, pending or approved (seconds). */
+export const APPROVAL_TTL_SECONDS = 30 * 60;
+
+/**
+ * What a write call with these exact arguments does, given the requester's latest request for them:
+ * none yet → ask for approval; pending → still waiting; approved and unexpired → execute (once); anything else →
+ * refused with the reason. A changed tool definition invalidates an approval: the approver saw other SQL.
+ */
+export type WriteDecision =
+  | { kind: "request" }
+  | { kind: "wait"; id: string }
+  | { kind: "execute"; id: string }
+  | { kind: "refuse"; id: string; reason: "denied" | "expired" | "already_used" | "tool_changed" };
+
+export function writeDecision(latest: ApprovalView | null, toolVersion: string, now: number): WriteDecision {
+  if (!latest) return { kind: "request" };
+  const expired = latest.expires_at <= now;
+  switch (latest.status) {
+    case "pending":
+      return expired ? { kind: "refuse", id: latest.id, reason: "expired" } : { kind: "wait", id: latest.id };
+    case "approved":
+      if (latest.tool_version !== toolVersion) return { kind: "refuse", id: latest.id, reason: "tool_changed" };
+      return expired ? { kind: "refuse", id: latest.id, reason: "expired" } : { kind: "execute", id: latest.id };
+    case "denied":
+      return { kind: "refuse", id: latest.id, reason: "denied" };
+    case "executing":
+    case "executed":
+    case "failed":
+      return { kind: "refuse", id: latest.id, reason: "already_used" };
+  }
+}
+
+/** Who may decide: a member of the tool's approver group, never the requester (DESIGN §6). */
+export function mayDecide(approverGroups: readonly string[], group: string, approver: string, requester: string): boolean {
+  return approver !== requester && approverGroups.includes(group);
+}

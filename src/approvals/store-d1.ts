@@ -1,0 +1,69 @@
+import type { ApprovalStatus, ApprovalView } from "./state";
+
+export interface ApprovalRow extends ApprovalView {
+  workspace_id: string;
+  tool: string;
+  args: string;
+  args_hash: string;
+  sql_text: string;
+  approver_group: string;
+  requester: string;
+  session_id: string | null;
+  client_id: string | null;
+  created_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+  reason: string | null;
+  executed_at: number | null;
+  execution_audit_id: string | null;
+}
+
+export function latestApproval(db: D1Database, q: { workspace: string; tool: string; requester: string; argsHash: string }): Promise<ApprovalRow | null> {
+  return db
+    .prepare("SELECT * FROM approvals WHERE workspace_id = ? AND tool = ? AND requester = ? AND args_hash = ? ORDER BY created_at DESC, rowid DESC LIMIT 1")
+    .bind(q.workspace, q.tool, q.requester, q.argsHash)
+    .first<ApprovalRow>();
+}
+
+export async function insertApproval(db: D1Database, a: Omit<ApprovalRow, "decided_by" | "decided_at" | "reason" | "executed_at" | "execution_audit_id">): Promise<void> {
+  await db
+    .prepare("INSERT INTO approvals (id, workspace_id, tool, tool_version, args, args_hash, sql_text, approver_group, requester, session_id, client_id, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(a.id, a.workspace_id, a.tool, a.tool_version, a.args, a.args_hash, a.sql_text, a.approver_group, a.requester, a.session_id, a.client_id, a.status, a.created_at, a.expires_at)
+    .run();
+}
+
+export function getApproval(db: D1Database, id: string): Promise<ApprovalRow | null> {
+  return db.prepare("SELECT * FROM approvals WHERE id = ?").bind(id).first<ApprovalRow>();
+}
+
+/** A pending, unexpired request is decided once; `true` only for the decision that took effect. */
+export async function decideApproval(db: D1Database, id: string, status: "approved" | "denied", by: string, reason: string | null, now: number): Promise<boolean> {
+  const res = await db
+    .prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
+    .bind(status, by, now, reason, id, now)
+    .run();
+  return (res.meta.changes ?? 0) === 1;
+}
+
+/**
+ * Claims an approved request for execution. The conditional update is atomic in D1, so of any number of
+ * concurrent identical calls exactly one gets `true` and runs the statement.
+ */
+export async function claimApproval(db: D1Database, id: string, auditId: string, now: number): Promise<boolean> {
+  const res = await db
+    .prepare("UPDATE approvals SET status = 'executing', executed_at = ?, execution_audit_id = ? WHERE id = ? AND status = 'approved' AND expires_at > ?")
+    .bind(now, auditId, id, now)
+    .run();
+  return (res.meta.changes ?? 0) === 1;
+}
+
+export async function finishApproval(db: D1Database, id: string, status: Extract<ApprovalStatus, "executed" | "failed">): Promise<void> {
+  await db.prepare("UPDATE approvals SET status = ? WHERE id = ? AND status = 'executing'").bind(status, id).run();
+}
+
+export function listApprovals(db: D1Database, q: { status?: string; groups: string[]; workspace: string; limit: number }): Promise<D1Result<ApprovalRow>> {
+  return db
+    .prepare("SELECT * FROM approvals WHERE workspace_id = ? AND (? IS NULL OR status = ?) AND approver_group IN (SELECT value FROM json_each(?)) ORDER BY created_at DESC LIMIT ?")
+    .bind(q.workspace, q.status ?? null, q.status ?? null, JSON.stringify(q.groups), q.limit)
+    .all<ApprovalRow>();
+}
