@@ -19,6 +19,9 @@ import { writeFile } from "node:fs/promises";
  *   audit tail [--follow] [--filter k=v …]   recent audit rows, one line each
  *   audit export [--format jsonl|csv] [--out file] [--filter k=v …]
  *   audit verify                    seal, export every row and check the hash chain locally against the anchor
+ *   approvals list [--all]          pending requests for your approver groups (GATEHOUSE_TOKEN with gatehouse:approve;
+ *                                   --dev --user <email> mints one from the local stack)
+ *   approvals approve <id> [--reason …] | approvals deny <id> --reason …
  * Server commands use GATEHOUSE_URL (default http://127.0.0.1:8787) and GATEHOUSE_TOKEN (an admin token with
  * the gatehouse:admin scope); with --dev the CLI mints one for admin@example.com from the local dev stack.
  */
@@ -34,6 +37,8 @@ const { values, positionals } = parseArgs({
     out: { type: "string" },
     follow: { type: "boolean", default: false },
     filter: { type: "string", multiple: true, default: [] },
+    reason: { type: "string" },
+    all: { type: "boolean", default: false },
   },
 });
 
@@ -171,11 +176,29 @@ if (cmd === "policy" && sub === "validate") {
       await new Promise((r) => setTimeout(r, 2000));
     }
   }
+} else if (cmd === "approvals" && (sub === "list" || sub === "approve" || sub === "deny")) {
+  const token = values.dev ? await devToken({ user: values.user ?? "maria@example.com", scope: "gatehouse:approve" }) : process.env.GATEHOUSE_TOKEN;
+  if (!token) fail("set GATEHOUSE_TOKEN to an approver's access token (scope gatehouse:approve), or pass --dev [--user <email>]", 2);
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${values.url}/admin/api/approvals${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }).catch(() => fail(`cannot reach ${values.url}`));
+    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, any> };
+  };
+  if (sub === "list") {
+    const res = await api("GET", values.all ? "" : "?status=pending");
+    if (res.status !== 200) fail(`refused (${res.status}): ${res.json.error_description ?? res.json.error ?? ""}`);
+    if (values.json) console.log(JSON.stringify(res.json.approvals, null, 2));
+    else for (const a of res.json.approvals as Array<Record<string, unknown>>) console.log(`${a.id}  ${a.status}  ${a.tool}  ${JSON.stringify(a.arguments)}  by ${a.requester}  expires ${a.expires_at}\n    ${String(a.sql).replace(/\s+/g, " ")}`);
+  } else {
+    if (!arg) fail(`usage: gatehouse approvals ${sub} <id>${sub === "deny" ? " --reason …" : ""}`, 2);
+    const res = await api("POST", `/${encodeURIComponent(arg)}/${sub}`, values.reason ? { reason: values.reason } : {});
+    if (res.status !== 200) fail(`refused (${res.status}): ${res.json.error_description ?? res.json.error ?? ""}`);
+    console.log(`${res.json.id}: ${res.json.status} by ${res.json.decided_by}`);
+  }
 } else if (cmd === "token") {
   if (!values.user) fail("usage: gatehouse token --user <email> [--scope …]", 2);
   console.log(await devToken({ user: values.user, ...(values.scope ? { scope: values.scope } : {}) }));
 } else if (cmd === "keys" && sub === "generate") {
   console.log(generateSigningJwk());
 } else {
-  fail("usage: gatehouse policy validate|diff|apply <file> | policy show | audit tail|export|verify | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
+  fail("usage: gatehouse policy validate|diff|apply <file> | policy show | audit tail|export|verify | approvals list|approve|deny | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
 }

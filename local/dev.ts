@@ -33,8 +33,8 @@ Gatehouse is running (started in ${((performance.now() - started) / 1000).toFixe
 
   Demo users      alice@example.com  sales ops: revenue_summary, pipeline_coverage
                   dana@example.com   data engineer: revenue_summary, pipeline_coverage, execute_sql, describe_data
-                  wes@example.com    account executive: pipeline_coverage, my_opportunities
-                  maria@example.com  approver (no tools yet)
+                  wes@example.com    account executive: pipeline_coverage, my_opportunities, update_opportunity_stage (approved by maria)
+                  maria@example.com  approver: npx gatehouse approvals list --dev
                   admin@example.com  admin (no tools)
   Demo task       nightly-revenue-report: revenue_summary, 10-minute tokens (client_credentials)
                   client_id     ${stack.secrets.taskClient!.clientId}

@@ -4,6 +4,13 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { connectClient, devToken } from "../support/mcp-client";
 import { jwtPayload, queryD1 } from "../support/d1";
 import { devPost } from "../../local/stack";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const run = promisify(execFile);
 
 const e2e = inject("e2e");
 
@@ -131,6 +138,21 @@ describe("write tools behind approval: Wes requests, Maria approves", () => {
     const r = await call({ opportunity_id: 16, stage: "closed_won" });
     const outsider = await devToken(e2e, { user: "self-approver@example.com", workspace: "e2e", scope: "db:read gatehouse:approve" });
     expect((await approverApi(outsider, "POST", `/${r.structuredContent!.approval!.id}/approve`)).status).toBe(404);
+  });
+});
+
+describe("approvals through the CLI", () => {
+  it("lists the pending request and approves it with `gatehouse approvals`", async () => {
+    const r = await call({ opportunity_id: 136, stage: "closed_won" });
+    const id = r.structuredContent!.approval!.id;
+    const cli = (...args: string[]) =>
+      run(process.execPath, [join(ROOT, "bin/gatehouse.mjs"), "approvals", ...args, "--url", e2e.workerUrl, "--dev", "--user", "maria@example.com"], { cwd: ROOT, env: { ...process.env, GATEHOUSE_DEV_SECRET: e2e.devSecret } });
+    const list = await cli("list");
+    expect(list.stdout).toContain(`${id}  pending  update_opportunity_stage  {"opportunity_id":136,"owner_email":"wes@example.com","stage":"closed_won"}  by user:wes@example.com`);
+    expect((await cli("approve", id)).stdout.trim()).toBe(`${id}: approved by user:maria@example.com`);
+    const done = await call({ opportunity_id: 136, stage: "closed_won" });
+    expect(done.structuredContent!.rows[0]![0]).toBe(1);
+    expect(await stageOf(136)).toBe("closed_won");
   });
 });
 
