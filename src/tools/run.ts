@@ -137,7 +137,9 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
     );
   }
 
-  const data = shapeResult(outcome.result, tool.limits);
+  // A write reports only its changed-row count; the limit check column is the statement's own plumbing.
+  const raw = write ? { fields: outcome.result.fields.slice(0, 1), rows: outcome.result.rows.map((r) => r.slice(0, 1)) } : outcome.result;
+  const data = shapeResult(raw, tool.limits);
   const { bytes, ...structured } = data;
   finish({ outcome: "ok", rows: data.row_count, bytes, truncated: data.truncated, dbMs: outcome.dbMs });
   return { content: [{ type: "text", text: renderTable(tool.name, structured, randomId(8)) }], structuredContent: structured };
