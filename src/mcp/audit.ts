@@ -4,6 +4,18 @@ import { recordAudit } from "../audit/store-d1";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
 
+/** The audit fields every row about a caller's request carries: who, through which client, session and token. */
+export function callerFields(caller: Caller) {
+  return {
+    principal: caller.principal.id,
+    principalKind: caller.principal.kind,
+    clientId: caller.claims.client_id,
+    sessionId: caller.claims.sid,
+    tokenJti: caller.claims.jti,
+    workspace: caller.principal.workspace,
+  };
+}
+
 /**
  * A decision on /mcp that runs no tool (a listing, a refusal before execution): recorded without holding the
  * response. Tool calls that execute record their intent durably first instead (tools/run.ts).
@@ -19,12 +31,7 @@ export function auditDecision(
       {
         id: randomId(),
         time: new Date(nowSeconds() * 1000).toISOString(),
-        principal: caller.principal.id,
-        principalKind: caller.principal.kind,
-        clientId: caller.claims.client_id,
-        sessionId: caller.claims.sid,
-        tokenJti: caller.claims.jti,
-        workspace: caller.principal.workspace,
+        ...callerFields(caller),
         ...f,
       },
       deps.request,

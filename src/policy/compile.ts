@@ -120,6 +120,7 @@ export async function compilePolicy(policy: PolicyDocument): Promise<CompiledPol
   const tools = [...declared];
   for (const t of declared.filter((d) => d.kind === "sql")) {
     const name = companions.size === 0 && !policy.tools.describe_data ? "describe_data" : `describe_${t.name}`;
+    if (Object.hasOwn(policy.tools, name) || tools.some((x) => x.name === name)) throw new Error(`tool name ${name} is taken; it is the describe companion of ${t.name}`);
     companions.set(t.name, name);
     tools.push(await describeTool(t, name));
   }

@@ -35,6 +35,18 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   return best;
 }
 
+/** A real calendar date, or a date-time with Z or an offset (Date.parse alone accepts far more, and rolls 02-30 over). */
+function isIsoInstant(v: unknown): boolean {
+  if (typeof v !== "string") return false;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/.exec(v);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && !Number.isNaN(Date.parse(v));
+}
+
+const JSON_TYPES = new Set(["string", "integer", "number", "boolean", "array", "object", "null"]);
+
 const hint = (word: string, candidates: readonly string[]): string => {
   const near = closest(word, candidates);
   return near ? `; did you mean "${near}"?` : "";
@@ -131,6 +143,13 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
   const tools = c.obj(doc.tools, "$.tools", Object.keys(isObj(doc.tools) ? doc.tools : {})) ?? {};
   for (const [name, t] of Object.entries(tools)) validateTool(c, name, t, roles, groupExists);
 
+  // Each sql tool brings a describe companion (compile.ts): describe_data for the first, describe_<name> after.
+  const sqlTools = Object.entries(tools).filter(([, t]) => isObj(t) && t.kind === "sql").map(([n]) => n);
+  sqlTools.forEach((n, i) => {
+    const companion = i === 0 && !Object.hasOwn(tools, "describe_data") ? "describe_data" : `describe_${n}`;
+    if (i > 0 || Object.hasOwn(tools, "describe_data")) if (Object.hasOwn(tools, companion) || companion.length > 63) c.fail(`$.tools.${n}`, `its describe companion would be named "${companion}", which is taken or too long; rename the tool`);
+  });
+
   const grants = Array.isArray(doc.grants) ? doc.grants : (c.fail("$.grants", "must be a list"), []);
   grants.forEach((g, i) => {
     const p = `$.grants[${i}]`;
@@ -144,7 +163,7 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
     for (const t of tasksOf) if (!taskIds.has(t)) c.fail(`${p}.tasks`, `unknown task "${t}"`);
     for (const gr of groupsOf) if (!groupExists(gr)) c.fail(`${p}.groups`, `unknown group "${gr}"${hint(gr, Object.keys(groups))}`);
     if (users.length + tasksOf.length + groupsOf.length === 0) c.fail(p, "grants to nobody: name users, tasks or groups");
-    if (grant.expires !== undefined && (typeof grant.expires !== "string" || Number.isNaN(Date.parse(grant.expires)))) c.fail(`${p}.expires`, "must be an ISO 8601 date-time");
+    if (grant.expires !== undefined && !isIsoInstant(grant.expires)) c.fail(`${p}.expires`, "must be an ISO 8601 date (YYYY-MM-DD, read as UTC) or a date-time with Z or an offset");
   });
 
   return c.errors.length === 0 ? { ok: true, policy: doc as unknown as PolicyDocument } : { ok: false, errors: c.errors };
@@ -183,7 +202,10 @@ function validateTool(c: Checker, name: string, t: unknown, roles: Obj, groupExi
   const params = tool.parameters === undefined ? {} : (c.obj(tool.parameters, `${p}.parameters`, Object.keys(isObj(tool.parameters) ? tool.parameters : {})) ?? {});
   for (const [pn, schema] of Object.entries(params)) {
     c.str(pn, `${p}.parameters.${pn}`, TOOL_NAME);
-    if (!isObj(schema) || typeof schema.type !== "string") c.fail(`${p}.parameters.${pn}`, "must be a JSON Schema with a type");
+    const type = isObj(schema) ? schema.type : undefined;
+    if (typeof type !== "string" || !JSON_TYPES.has(type)) {
+      c.fail(`${p}.parameters.${pn}`, `must be a JSON Schema whose type is one of ${[...JSON_TYPES].join(", ")}`);
+    }
   }
   const identity = tool.identity === undefined ? {} : (c.obj(tool.identity, `${p}.identity`, Object.keys(isObj(tool.identity) ? tool.identity : {})) ?? {});
   for (const [pn, claim] of Object.entries(identity)) {

@@ -16,6 +16,7 @@ import { nowSeconds } from "../lib/clock";
 import { APPROVAL_TTL_SECONDS, writeDecision } from "../approvals/state";
 import { claimApproval, finishApproval, insertApproval, latestApproval } from "../approvals/store-d1";
 import { pendingResult } from "../approvals/pending-result";
+import { callerFields } from "../mcp/audit";
 
 export interface CallDeps {
   env: Bindings;
@@ -38,12 +39,7 @@ function baseEvent(caller: Caller, tool: ToolDefinition, id: string, time: numbe
     time: new Date(time).toISOString(),
     event: "tool.call",
     outcome: "started",
-    principal: caller.principal.id,
-    principalKind: caller.principal.kind,
-    clientId: caller.claims.client_id,
-    sessionId: caller.claims.sid,
-    tokenJti: caller.claims.jti,
-    workspace: caller.principal.workspace,
+    ...callerFields(caller),
     tool: tool.name,
     toolVersion: tool.version,
     dbRole: tool.dbRole,

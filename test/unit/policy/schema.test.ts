@@ -35,7 +35,7 @@ function base(): Doc {
     title: "Update opportunity stage",
     description: "Moves one of the caller's opportunities to another stage.",
     database_role: "writer",
-    sql: "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 AND owner_email = $3",
+    sql: "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 AND owner_email = $3 RETURNING id",
     parameters: { id: { type: "integer", minimum: 1 }, stage: { type: "string", enum: ["proposal", "negotiation"] } },
     required: ["id", "stage"],
     identity: { owner_email: "email" },
@@ -168,6 +168,8 @@ const BROKEN: Array<[string, (d: Doc) => void, string]> = [
   ["a grant naming a tool that cannot exist", (d) => d.grants[0].tools.push("Drop-Everything"), "$.grants[0].tools"],
   ["a grant to an upper-case email", (d) => d.grants.push({ tools: ["revenue_summary"], users: ["Alice@example.com"] }), "$.grants[5].users"],
   ["an expiry that is not a date", (d) => (d.grants[0].expires = "next tuesday"), "$.grants[0].expires"],
+  ["an expiry that is not ISO 8601", (d) => (d.grants[0].expires = "Dec 31 2026"), "$.grants[0].expires"],
+  ["an expiry without a time zone (read in the local zone of whoever parses it)", (d) => (d.grants[0].expires = "2026-12-31T17:00:00"), "$.grants[0].expires"],
   ["a numeric expiry", (d) => (d.grants[0].expires = 1767225600), "$.grants[0].expires"],
 ];
 
@@ -227,8 +229,6 @@ describe("what only validatePolicy can check", () => {
 const SCHEMA_STRICTER: Array<[string, (d: Doc) => void]> = [
   ["a database role description that is not a string", (d) => (d.database_roles.reporting.description = 42)],
   ["a group description that is not a string", (d) => (d.groups.admins.description = ["x"])],
-  ["an expiry that is not ISO 8601", (d) => (d.grants[0].expires = "Dec 31 2026")],
-  ["an expiry without a time zone (read in the local zone of whoever parses it)", (d) => (d.grants[0].expires = "2026-12-31T17:00:00")],
 ];
 
 describe("where the schema is stricter than validatePolicy", () => {
