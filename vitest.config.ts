@@ -25,6 +25,9 @@ export default defineConfig({
                 PUBLIC_ORIGIN: "http://127.0.0.1:8787",
                 DEV_ENDPOINTS: "true",
                 SIGNING_KEY: testSigningKey,
+                // Override whatever a local `npm run dev` left in .dev.vars, which the plugin also reads.
+                DEV_SECRET: "",
+                NEON_LOCAL_ENDPOINT: "",
               },
             },
           }),

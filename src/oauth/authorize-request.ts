@@ -1,6 +1,6 @@
 import { isS256Challenge } from "./pkce";
 import { matchRedirectUri } from "./redirect-uri";
-import { ADMIN_SCOPE, TIERS, TIER_SCOPE, type Tier } from "../policy/tiers";
+import { ADMIN_SCOPE, APPROVE_SCOPE, TIERS, TIER_SCOPE, type Tier } from "../policy/tiers";
 
 export interface AuthorizeParams {
   clientId: string;
@@ -20,7 +20,7 @@ export type AuthorizeCheck =
   | { ok: false; show: string }
   | { ok: false; redirect: { uri: string; error: string; description: string; state: string | null } };
 
-const KNOWN_SCOPES = new Set<string>([...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE]);
+const KNOWN_SCOPES = new Set<string>([...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE, APPROVE_SCOPE]);
 
 export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: string; redirect_uris: string[] } | null, resource: string): AuthorizeCheck {
   const clientId = q.get("client_id");
@@ -47,7 +47,7 @@ export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: s
 
 export interface ScopeOption {
   scope: string;
-  tier: Tier | "admin";
+  tier: Tier | "admin" | "approve";
   checked: boolean;
 }
 
@@ -56,12 +56,15 @@ export interface ScopeOption {
  * asked for (all of them when it asked for nothing), with only the least privileged preselected — read-only is the
  * default (DESIGN §3).
  */
-export function consentOptions(granted: ReadonlySet<Tier>, isAdmin: boolean, requestedScope: string): ScopeOption[] {
+export function consentOptions(granted: ReadonlySet<Tier>, isAdmin: boolean, requestedScope: string, isApprover = false): ScopeOption[] {
   const requested = new Set(requestedScope.split(" ").filter(Boolean));
   const wanted = (s: string) => requested.size === 0 || requested.has(s);
   const options: ScopeOption[] = TIERS.filter((t) => granted.has(t) && wanted(TIER_SCOPE[t])).map((t) => ({ scope: TIER_SCOPE[t], tier: t, checked: false }));
+  // The gateway's own scopes are offered only when asked for explicitly, and only to members of the right group.
   if (isAdmin && requested.has(ADMIN_SCOPE)) options.push({ scope: ADMIN_SCOPE, tier: "admin", checked: false });
-  const first = options[0];
+  if (isApprover && requested.has(APPROVE_SCOPE)) options.push({ scope: APPROVE_SCOPE, tier: "approve", checked: false });
+  // Only a data tier is ever preselected (the least privileged); the gateway's own scopes must be ticked.
+  const first = options.find((o) => o.tier !== "admin" && o.tier !== "approve");
   if (first) first.checked = true;
   return options;
 }

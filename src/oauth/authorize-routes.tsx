@@ -98,7 +98,7 @@ export async function showConsent(c: Context<AppEnv>, row: AuthRequestRow, who: 
   const access = await accessFor(c.env.DB, principal, who.email, who.groups, nowSeconds());
   const client = await clientView(c.env.DB, row.client_id);
   if (!client) return showError(c, "This client is no longer registered. Start again from your app.");
-  const usable = access.filter((a) => consentOptions(a.tiers, a.isAdmin, row.scope).length > 0);
+  const usable = access.filter((a) => consentOptions(a.tiers, a.isAdmin, row.scope, a.isApprover).length > 0);
   if (usable.length === 0) {
     await takeAuthRequest(c.env.DB, row.id);
     await recordOAuthEvent(c, { event: "oauth.consent", outcome: "denied", rule: "nothing_granted", principal, clientId: row.client_id });
@@ -107,9 +107,9 @@ export async function showConsent(c: Context<AppEnv>, row: AuthRequestRow, who: 
   await setRequestPrincipal(c.env.DB, row.id, { principal, email: who.email, groups: who.groups });
   // Options are the union over the user's workspaces; the POST re-checks them against the chosen workspace.
   const tiers = new Set(usable.flatMap((a) => [...a.tiers]));
-  const options = consentOptions(tiers, usable.some((a) => a.isAdmin), row.scope).map((o) => ({
+  const options = consentOptions(tiers, usable.some((a) => a.isAdmin), row.scope, usable.some((a) => a.isApprover)).map((o) => ({
     ...o,
-    tools: o.tier === "admin" ? [] : usable.flatMap((a) => a.toolsByTier.get(o.tier as never) ?? []).filter((t, i, all) => all.indexOf(t) === i),
+    tools: o.tier === "admin" || o.tier === "approve" ? [] : usable.flatMap((a) => a.toolsByTier.get(o.tier as never) ?? []).filter((t, i, all) => all.indexOf(t) === i),
   }));
   pageHeaders(c, row.redirect_uri);
   return c.html(
@@ -148,7 +148,7 @@ authorizeRoutes.post("/consent", async (c) => {
   const access = (await accessFor(c.env.DB, row.principal_id, row.email, groups, nowSeconds())).find((a) => a.workspace === workspace);
   const chosen = new Set(form.getAll("scope").filter((s): s is string => typeof s === "string"));
   if (!access) return redirectWithError(config, row.redirect_uri, "access_denied", "No access in that workspace.", row.state);
-  const allowed = consentOptions(access.tiers, access.isAdmin, row.scope).map((o) => o.scope);
+  const allowed = consentOptions(access.tiers, access.isAdmin, row.scope, access.isApprover).map((o) => o.scope);
   const scope = allowed.filter((s) => chosen.has(s));
   if (scope.length === 0) return redirectWithError(config, row.redirect_uri, "access_denied", "No access was chosen.", row.state);
 

@@ -10,6 +10,8 @@ export interface WorkspaceAccess {
   tiers: Set<Tier>;
   toolsByTier: Map<Tier, string[]>;
   isAdmin: boolean;
+  /** Member of some tool's approver group: may be granted the gatehouse:approve scope. */
+  isApprover: boolean;
   groups: string[];
 }
 
@@ -23,7 +25,8 @@ export async function accessFor(db: D1Database, principalId: string, email: stri
     const tools = grantedTools(snapshot, { id: principalId, kind: "user", email, groups, workspace: ws }, now);
     const toolsByTier = new Map<Tier, string[]>();
     for (const t of tools) toolsByTier.set(t.tier, [...(toolsByTier.get(t.tier) ?? []), t.name]);
-    out.push({ workspace: ws, tiers: new Set(toolsByTier.keys()), toolsByTier, isAdmin: groups.includes(ADMIN_GROUP), groups });
+    const approverGroups = new Set([...snapshot.tools.values()].map((t) => t.approverGroup).filter((g): g is string => g !== undefined));
+    out.push({ workspace: ws, tiers: new Set(toolsByTier.keys()), toolsByTier, isAdmin: groups.includes(ADMIN_GROUP), isApprover: groups.some((g) => approverGroups.has(g)), groups });
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from "../http/config";
-import { ADMIN_SCOPE, TIER_SCOPE, TIERS } from "../policy/tiers";
+import { ADMIN_SCOPE, APPROVE_SCOPE, TIER_SCOPE, TIERS } from "../policy/tiers";
 
 /** RFC 9728 §3: metadata URL for the resource `<issuer>/mcp` inserts the well-known segment before the path. */
 export function resourceMetadataUrl(config: GatewayConfig): string {
@@ -41,7 +41,7 @@ export function authorizationServerMetadata(config: GatewayConfig): Record<strin
     code_challenge_methods_supported: ["S256"],
     token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
     revocation_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
-    scopes_supported: [...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE],
+    scopes_supported: [...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE, APPROVE_SCOPE],
     authorization_response_iss_parameter_supported: true,
     resource_indicators_supported: true,
     service_documentation: `${i}/`,

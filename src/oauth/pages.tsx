@@ -89,6 +89,7 @@ const LABELS: Record<string, string> = {
   "db:sql": "SQL: run guarded read-only SQL",
   "db:write": "Write: request changes (each one approved by a person)",
   "gatehouse:admin": "Administer Gatehouse (revocation, task clients)",
+  "gatehouse:approve": "Approve or deny write requests for your approver groups",
 };
 
 /** Consent: the user may grant less than asked; only the least privileged choice is preselected. */
