@@ -27,6 +27,8 @@ export type Bindings = Env & {
 export interface Caller {
   claims: AccessClaims;
   principal: Principal;
+  /** The client's registered name, when it has one (audit only). */
+  clientName?: string;
 }
 
 export interface AppEnv {

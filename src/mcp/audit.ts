@@ -10,6 +10,7 @@ export function callerFields(caller: Caller) {
     principal: caller.principal.id,
     principalKind: caller.principal.kind,
     clientId: caller.claims.client_id,
+    ...(caller.clientName ? { clientName: caller.clientName.slice(0, 200) } : {}),
     sessionId: caller.claims.sid,
     tokenJti: caller.claims.jti,
     workspace: caller.principal.workspace,

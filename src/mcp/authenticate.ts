@@ -59,6 +59,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("policy", snapshot);
   c.set("caller", {
     claims,
+    ...(state.clientName ? { clientName: state.clientName } : {}),
     principal: {
       id: claims.sub,
       kind: claims.pk,

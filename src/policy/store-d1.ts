@@ -68,6 +68,8 @@ export interface CallerState {
   revoked: string | undefined;
   /** The principal is listed in the token's workspace (a token cannot borrow another workspace's grants). */
   member: boolean;
+  /** The registered name of the token's client, for the audit log. */
+  clientName: string | undefined;
 }
 
 /**
@@ -75,7 +77,7 @@ export interface CallerState {
  * or its principal or client was revoked at or after the token was issued. One round trip.
  */
 export async function readCallerState(db: D1Database, q: { workspace: string; sessionId: string; principal: string; clientId: string; jti: string; iat: number }): Promise<CallerState> {
-  const [head, revoked, member] = await db.batch<{ v: number } | { kind: string } | { one: number }>([
+  const [head, revoked, member, client] = await db.batch<{ v: number } | { kind: string } | { one: number } | { client_name: string | null }>([
     db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(q.workspace),
     db
       .prepare(
@@ -83,10 +85,12 @@ export async function readCallerState(db: D1Database, q: { workspace: string; se
       )
       .bind(q.sessionId, q.jti, q.principal, q.clientId, q.iat),
     db.prepare("SELECT 1 AS one FROM principals WHERE workspace_id = ? AND id = ?").bind(q.workspace, q.principal),
+    db.prepare("SELECT client_name FROM oauth_clients WHERE client_id = ?").bind(q.clientId),
   ]);
   const v = (head?.results?.[0] as { v: number } | undefined)?.v ?? 0;
   const r = (revoked?.results?.[0] as { kind: string } | undefined)?.kind;
-  return { version: v, revoked: r, member: (member?.results?.length ?? 0) > 0 };
+  const name = (client?.results?.[0] as { client_name: string | null } | undefined)?.client_name ?? undefined;
+  return { version: v, revoked: r, member: (member?.results?.length ?? 0) > 0, clientName: name ?? undefined };
 }
 
 const snapshots = new Map<string, PolicySnapshot>();

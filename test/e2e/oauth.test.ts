@@ -5,7 +5,7 @@ import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { TestOAuthProvider } from "../support/oauth-browser";
 import { devToken } from "../support/mcp-client";
-import { jwtPayload } from "../support/d1";
+import { jwtPayload, queryD1 } from "../support/d1";
 import { devPost } from "../../local/stack";
 
 const e2e = inject("e2e");
@@ -61,6 +61,10 @@ describe("interactive sign-in with the MCP SDK client's OAuth provider", () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(["pipeline_coverage", "revenue_summary"]);
     await client.close();
+    // The audit names the registered client, not only its id.
+    let rows: Array<{ client_name: string | null }> = [];
+    for (let i = 0; i < 10 && rows.length === 0; i++) rows = await queryD1(e2e.stateDir, `SELECT client_name FROM audit_events WHERE event = 'tools.list' AND token_jti = '${String(claims.jti).replace(/[^a-f0-9]/g, "")}'`);
+    expect(rows).toEqual([{ client_name: "Gatehouse e2e" }]);
   });
 
   it("refreshes after the access token expires (clock moved, no sleep) and rotates the refresh token", async () => {
