@@ -134,6 +134,35 @@ describe("write tools behind approval: Wes requests, Maria approves", () => {
     expect(res.json.error_description).toBe("The requester cannot decide their own request.");
   });
 
+  it("never lets one user run another user's approval: the same arguments file a request of their own", async () => {
+    const tester = await connectClient(e2e.mcpUrl, await devToken(e2e, { user: "tester@example.com", workspace: "e2e" }));
+    const other = await connectClient(e2e.mcpUrl, await devToken(e2e, { user: "self-approver@example.com", workspace: "e2e" }));
+    const approver = await devToken(e2e, { user: "approver2@example.com", workspace: "e2e", scope: "gatehouse:approve" });
+    const mine = (await tester.callTool({ name: "approved_noop", arguments: { opportunity_id: 7 } })) as CallResult;
+    expect((await approverApi(approver, "POST", `/${mine.structuredContent!.approval!.id}/approve`)).status).toBe(200);
+    const theirs = (await other.callTool({ name: "approved_noop", arguments: { opportunity_id: 7 } })) as CallResult;
+    expect(theirs.isError).toBeFalsy();
+    expect(text(theirs)).toMatch(/^Approval requested/);
+    expect(theirs.structuredContent!.approval!.id).not.toBe(mine.structuredContent!.approval!.id);
+    const ran = (await tester.callTool({ name: "approved_noop", arguments: { opportunity_id: 7 } })) as CallResult;
+    expect(ran.structuredContent!.rows[0]![0]).toBe(1);
+    await tester.close();
+    await other.close();
+  });
+
+  it("calls the approval webhook for each new request, with ids and names but no argument values", async () => {
+    const r = await call({ opportunity_id: 152, stage: "closed_won" });
+    const id = r.structuredContent!.approval!.id;
+    let hooks: Array<Record<string, string>> = [];
+    for (let i = 0; i < 50 && !hooks.some((h) => h.approval_id === id); i++) {
+      hooks = (await (await fetch(`${e2e.webhookUrl}/received`)).json()) as Array<Record<string, string>>;
+      if (!hooks.some((h) => h.approval_id === id)) await new Promise((res) => setTimeout(res, 100));
+    }
+    const hook = hooks.find((h) => h.approval_id === id);
+    expect(hook).toMatchObject({ event: "approval.requested", approval_id: id, tool: "update_opportunity_stage", requester: "user:wes@example.com", approver_group: "approvers" });
+    expect(JSON.stringify(hook)).not.toContain("closed_won");
+  });
+
   it("does not let an approver outside the tool's approver group see or decide a request", async () => {
     const r = await call({ opportunity_id: 16, stage: "closed_won" });
     const outsider = await devToken(e2e, { user: "self-approver@example.com", workspace: "e2e", scope: "db:read gatehouse:approve" });

@@ -5,6 +5,7 @@ import type { TestProject } from "vitest/node";
 import { freePort } from "../../local/postgres";
 import { startStack, type Stack } from "../../local/stack";
 import { ROOT } from "../../local/wrangler";
+import { startWebhookReceiver } from "../support/webhook-receiver";
 import { startTestOidcProvider, type TestOidcProvider } from "../support/oidc-provider";
 
 declare module "vitest" {
@@ -19,6 +20,8 @@ declare module "vitest" {
       signingKey: string;
       taskClient: { clientId: string; clientSecret: string };
       devSecret: string;
+      /** Records approval webhooks; GET <webhookUrl>/received lists the bodies. */
+      webhookUrl: string;
       /** The upstream OpenID Connect provider the Worker is configured with (test/support/oidc-provider.ts). */
       oidc: { issuer: string; clientId: string; clientSecret: string };
     };
@@ -28,6 +31,7 @@ declare module "vitest" {
 let stack: Stack | undefined;
 let stateDir: string | undefined;
 let idp: TestOidcProvider | undefined;
+let webhook: { url: string; stop(): Promise<void> } | undefined;
 
 /** One stack for the whole e2e suite, on free loopback ports, in a temporary directory removed afterwards. */
 export async function setup(project: TestProject): Promise<void> {
@@ -35,17 +39,19 @@ export async function setup(project: TestProject): Promise<void> {
   const ports = { worker: await freePort(), neon: await freePort(), postgres: await freePort() };
   // Both ports are chosen first: the provider needs the Worker's callback URL, the Worker the provider's issuer.
   idp = await startTestOidcProvider({ port: await freePort(), redirectUri: `http://127.0.0.1:${ports.worker}/authorize/oidc/callback` });
+  webhook = await startWebhookReceiver(await freePort());
   try {
     stack = await startStack({
       stateDir,
       ports,
       envFile: join(stateDir, "worker.env"),
       policies: [join(ROOT, "policies/demo.yaml"), join(ROOT, "test/e2e/policy.yaml")],
-      extraVars: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups" },
+      extraVars: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups", APPROVAL_WEBHOOK_URL: `${webhook.url}/approvals` },
       ...(process.env.GATEHOUSE_VERBOSE === "1" ? { log: (l: string) => console.log(l), progress: (l: string) => console.log(l) } : {}),
     });
   } catch (e) {
     await idp.stop();
+    await webhook?.stop();
     throw e;
   }
   project.provide("e2e", {
@@ -59,11 +65,13 @@ export async function setup(project: TestProject): Promise<void> {
     taskClient: stack.secrets.taskClient!,
     devSecret: stack.secrets.devSecret!,
     oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
+    webhookUrl: webhook.url,
   });
 }
 
 export async function teardown(): Promise<void> {
   await stack?.stop();
   await idp?.stop();
+  await webhook?.stop();
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 }
