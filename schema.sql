@@ -231,7 +231,13 @@ CREATE TABLE IF NOT EXISTS approvals (
   decided_at INTEGER,
   reason TEXT,
   executed_at INTEGER,
-  execution_audit_id TEXT
+  execution_audit_id TEXT,
+  -- A denial or expiry is reported to the requester once; the next identical call then files a new request.
+  refusal_reported INTEGER NOT NULL DEFAULT 0,
+  -- For a task's call: the admin who created the task client, who may not approve it either.
+  on_behalf_of TEXT
 );
+-- At most one open request per requester, tool and arguments, even when identical first calls race.
+CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_open ON approvals (workspace_id, tool, requester, args_hash) WHERE status IN ('pending', 'approved');
 CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals (workspace_id, tool, requester, args_hash, created_at);
 CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);

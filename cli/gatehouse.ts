@@ -5,8 +5,18 @@ import { validatePolicy } from "../src/policy/validate";
 import { compilePolicy } from "../src/policy/compile";
 import { diffPolicies, formatChanges } from "../src/policy/diff";
 import { generateSigningJwk } from "../local/signing-key";
-import { verifyChain, type AuditRow } from "../src/audit/chain";
 import { writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import factory from "libpg-query/wasm/libpg-query.js";
+import { instantiatePgQuery } from "../src/guard/wasm-parser";
+import { checkWriteStatements } from "../src/policy/write-check";
+
+/** The same PostgreSQL parser the Worker uses, from the package's WASM. */
+async function nodeParser() {
+  const wasm = new WebAssembly.Module(await readFile(createRequire(import.meta.url).resolve("libpg-query/wasm/libpg-query.wasm")));
+  const parser = await instantiatePgQuery(factory, wasm);
+  return async (sql: string) => parser.parse(sql);
+}
 
 /**
  * `gatehouse` — the operator CLI (DESIGN §8).
@@ -18,7 +28,7 @@ import { writeFile } from "node:fs/promises";
  *   keys generate                   a new signing key (private JWK) for `wrangler secret put SIGNING_KEY`
  *   audit tail [--follow] [--filter k=v …]   recent audit rows, one line each
  *   audit export [--format jsonl|csv] [--out file] [--filter k=v …]
- *   audit verify                    seal, export every row and check the hash chain locally against the anchor
+ *   audit verify                    seal and check the whole hash chain against its anchor (server side)
  *   approvals list [--all]          pending requests for your approver groups (GATEHOUSE_TOKEN with gatehouse:approve;
  *                                   --dev --user <email> mints one from the local stack)
  *   approvals approve <id> [--reason …] | approvals deny <id> --reason …
@@ -94,9 +104,10 @@ function printErrors(errors: Array<{ path: string; message: string }>): void {
 const [cmd, sub, arg] = positionals;
 if (cmd === "policy" && sub === "validate") {
   const checked = validatePolicy(await readPolicy(arg));
-  if (!checked.ok) {
-    console.error(`${arg}: ${checked.errors.length} error(s)`);
-    printErrors(checked.errors);
+  const errors = checked.ok ? await checkWriteStatements(checked.policy, await nodeParser()) : checked.errors;
+  if (!checked.ok || errors.length > 0) {
+    console.error(`${arg}: ${errors.length} error(s)`);
+    printErrors(errors);
     process.exit(1);
   }
   const compiled = await compilePolicy(checked.policy);
@@ -153,13 +164,12 @@ if (cmd === "policy" && sub === "validate") {
     if (values.out) await writeFile(values.out, text);
     else process.stdout.write(text);
   } else if (sub === "verify") {
-    await fetch(`${values.url}/admin/api/audit/seal`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
-    const anchorRes = await fetch(`${values.url}/admin/api/audit/anchor`, { headers: { Authorization: `Bearer ${token}` } });
-    const anchor = (await anchorRes.json()) as { seq: number; hash: string } | null;
-    const rows = (await all("jsonl")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
-    const verdict = await verifyChain(rows, anchor);
+    // The server seals and checks the whole chain (every workspace); an admin sees only the verdict.
+    const res = await fetch(`${values.url}/admin/api/audit/verify`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
+    const verdict = (await res.json()) as { ok: boolean; rows: number; seq?: number; reason?: string; head?: { seq: number; hash: string } | null };
+    if (!res.ok) fail(`verify refused (${res.status})`);
     if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.rows} rows verified before it)`);
-    console.log(`audit chain OK: ${verdict.rows} sealed rows, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}; ${rows.length - verdict.rows} row(s) not sealed yet`);
+    console.log(`audit chain OK: ${verdict.rows} sealed rows, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}`);
   } else {
     let after = 0;
     for (;;) {

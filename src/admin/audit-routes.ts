@@ -14,16 +14,21 @@ const COLUMNS = [
   "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "prev_hash", "hash",
 ] as const;
 
-async function select(db: D1Database, params: URLSearchParams, maxLimit: number) {
+/**
+ * An admin reads its own workspace's rows and the rows that belong to no workspace (refused tokens, client
+ * registrations); other workspaces stay invisible. The chain check (`/verify`) covers every row but returns only
+ * its verdict.
+ */
+async function select(db: D1Database, params: URLSearchParams, maxLimit: number, workspace: string) {
   const q = auditQuery(params, maxLimit);
   if (!q.ok) return q;
-  const rows = (await db.prepare(`SELECT * FROM audit_events WHERE ${q.query.where} ORDER BY seq LIMIT ?`).bind(...q.query.params, q.query.limit).all<AuditRow>()).results;
+  const rows = (await db.prepare(`SELECT * FROM audit_events WHERE ${q.query.where} AND (workspace = ? OR workspace IS NULL) ORDER BY seq LIMIT ?`).bind(...q.query.params, workspace, q.query.limit).all<AuditRow>()).results;
   const next = rows.length === q.query.limit ? rows[rows.length - 1]!.seq : null;
   return { ok: true as const, rows, next };
 }
 
 auditRoutes.get("/", async (c) => {
-  const r = await select(c.env.DB, new URL(c.req.url).searchParams, 1000);
+  const r = await select(c.env.DB, new URL(c.req.url).searchParams, 1000, c.get("caller").principal.workspace);
   if (!r.ok) return c.json({ error: "invalid_request", error_description: r.message }, 400);
   return c.json({ rows: r.rows, next: r.next });
 });
@@ -34,7 +39,7 @@ auditRoutes.get("/export", async (c) => {
   if (!params.has("limit")) params.set("limit", "10000");
   const format = params.get("format") ?? "jsonl";
   if (format !== "jsonl" && format !== "csv") return c.json({ error: "invalid_request", error_description: "format is jsonl or csv" }, 400);
-  const r = await select(c.env.DB, params, 10000);
+  const r = await select(c.env.DB, params, 10000, c.get("caller").principal.workspace);
   if (!r.ok) return c.json({ error: "invalid_request", error_description: r.message }, 400);
   if (r.next !== null) c.header("X-Next-Cursor", String(r.next));
   c.header("Cache-Control", "no-store");

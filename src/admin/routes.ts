@@ -10,9 +10,12 @@ import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
 import { insertTaskClient, revokeValue } from "../oauth/store-d1";
 import { validatePolicy } from "../policy/validate";
 import { compilePolicy } from "../policy/compile";
-import { applyCompiledPolicy } from "../policy/store-d1";
+import { applyCompiledPolicy, policyAt } from "../policy/store-d1";
+import { grantedTools, principalGroups } from "../policy/evaluate";
 import { diffPolicies, formatChanges } from "../policy/diff";
 import { auditRoutes } from "./audit-routes";
+import { checkWriteStatements } from "../policy/write-check";
+import { parseSql } from "../guard/parser";
 
 /**
  * Admin API (DESIGN §8): bearer tokens with the gatehouse:admin scope whose principal is in the policy's
@@ -35,7 +38,8 @@ const KINDS = { session: "session", user: "principal", client: "client", token: 
 
 // POST /admin/api/revocations {"kind": "session|user|client|task|token", "value": "…", "reason"?: "…"}
 adminRoutes.post("/revocations", async (c) => {
-  const body = (await c.req.json().catch(() => null)) as { kind?: unknown; value?: unknown; reason?: unknown } | null;
+  const raw: unknown = await c.req.json().catch(() => null);
+  const body = (typeof raw === "object" && raw !== null ? raw : null) as { kind?: unknown; value?: unknown; reason?: unknown } | null;
   const kind = typeof body?.kind === "string" && Object.hasOwn(KINDS, body.kind) ? (body.kind as keyof typeof KINDS) : undefined;
   if (!kind || typeof body?.value !== "string" || body.value.length === 0 || body.value.length > 254) {
     return c.json({ error: "invalid_request", error_description: 'Send {"kind": "session|user|client|task|token", "value": "…"}.' }, 400);
@@ -44,8 +48,19 @@ adminRoutes.post("/revocations", async (c) => {
   const reason = typeof body.reason === "string" ? body.reason.slice(0, 200) : "revoked_by_admin";
   const now = nowSeconds();
   const admin = c.get("caller").principal.id;
+  // An admin acts within its workspace: the user, task, session or client must belong to it (token ids are
+  // unguessable and global, so revoking one is always allowed).
+  const ws = c.get("caller").principal.workspace;
+  const owned =
+    kind === "token" ||
+    (kind === "user" || kind === "task"
+      ? await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
+      : kind === "session"
+        ? await c.env.DB.prepare("SELECT 1 FROM sessions WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
+        : await c.env.DB.prepare("SELECT 1 FROM oauth_clients WHERE client_id = ? AND (workspace_id = ? OR client_id IN (SELECT client_id FROM sessions WHERE workspace_id = ?))").bind(value, ws, ws).first());
+  if (!owned) return c.json({ error: "not_found", error_description: `No ${kind} "${body.value}" in workspace "${ws}".` }, 404);
   await revokeValue(c.env.DB, KINDS[kind], value, reason, admin, now);
-  if (kind === "task") await c.env.DB.prepare("UPDATE oauth_clients SET expires_at = ? WHERE principal_id = ? AND kind = 'task'").bind(now, value).run();
+  if (kind === "task") await c.env.DB.prepare("UPDATE oauth_clients SET expires_at = ? WHERE principal_id = ? AND kind = 'task' AND workspace_id = ?").bind(now, value, ws).run();
   await recordOAuthEvent(c, { event: "revocation", outcome: "ok", rule: kind, principal: admin, detail: value });
   return c.json({ revoked: { kind, value }, at: now });
 });
@@ -53,7 +68,8 @@ adminRoutes.post("/revocations", async (c) => {
 // POST /admin/api/tasks {"task": "<id>", "tools": [...], "ttl_seconds"?: 600, "expires_at"?: "<ISO date>", "name"?: "…"}
 // The secret is returned once and stored only as a hash.
 adminRoutes.post("/tasks", async (c) => {
-  const body = (await c.req.json().catch(() => null)) as { task?: unknown; tools?: unknown; ttl_seconds?: unknown; expires_at?: unknown; name?: unknown } | null;
+  const raw: unknown = await c.req.json().catch(() => null);
+  const body = (typeof raw === "object" && raw !== null ? raw : null) as { task?: unknown; tools?: unknown; ttl_seconds?: unknown; expires_at?: unknown; name?: unknown } | null;
   const caller = c.get("caller");
   const task = typeof body?.task === "string" ? body.task : "";
   const tools = Array.isArray(body?.tools) && body.tools.every((t) => typeof t === "string") ? (body.tools as string[]) : undefined;
@@ -65,6 +81,11 @@ adminRoutes.post("/tasks", async (c) => {
   const principal = taskPrincipalId(task);
   const known = await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(caller.principal.workspace, principal).first();
   if (!known) return c.json({ error: "invalid_request", error_description: `No task "${task}" in the workspace policy.` }, 400);
+  const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(caller.principal.workspace).first<{ v: number }>();
+  const snapshot = await policyAt(c.env.DB, caller.principal.workspace, head?.v ?? 0);
+  const granted = new Set(grantedTools(snapshot, { id: principal, kind: "task", groups: principalGroups(snapshot, principal, []), workspace: caller.principal.workspace }, nowSeconds()).map((t) => t.name));
+  const notGranted = tools.filter((t) => !granted.has(t));
+  if (notGranted.length > 0) return c.json({ error: "invalid_request", error_description: `The policy does not grant task "${task}": ${notGranted.join(", ")}.` }, 400);
   const clientId = newClientId();
   const secret = newClientSecret();
   await insertTaskClient(c.env.DB, { clientId, name: typeof body?.name === "string" ? body.name.slice(0, 200) : task, secretHash: await hashSecret(secret), workspace: caller.principal.workspace, principal, tools, ttl, expiresAt, createdBy: caller.principal.id }, nowSeconds());
@@ -77,7 +98,8 @@ adminRoutes.post("/tasks", async (c) => {
 // every apply is versioned in D1 and audited with the new version and hash.
 adminRoutes.post("/policy/validate", async (c) => {
   const checked = validatePolicy(await c.req.json().catch(() => undefined));
-  return c.json(checked.ok ? { ok: true } : { ok: false, errors: checked.errors }, checked.ok ? 200 : 400);
+  const errors = checked.ok ? await checkWriteStatements(checked.policy, parseSql) : checked.errors;
+  return c.json(errors.length === 0 ? { ok: true } : { ok: false, errors }, errors.length === 0 ? 200 : 400);
 });
 
 adminRoutes.get("/policy", async (c) => {
@@ -97,6 +119,8 @@ adminRoutes.post("/policy", async (c) => {
   const caller = c.get("caller");
   const checked = validatePolicy(await c.req.json().catch(() => undefined));
   if (!checked.ok) return c.json({ error: "invalid_policy", errors: checked.errors }, 400);
+  const writeErrors = await checkWriteStatements(checked.policy, parseSql);
+  if (writeErrors.length > 0) return c.json({ error: "invalid_policy", errors: writeErrors }, 400);
   if (checked.policy.workspace !== caller.principal.workspace) {
     return c.json({ error: "invalid_request", error_description: `This token administers workspace "${caller.principal.workspace}", not "${checked.policy.workspace}".` }, 403);
   }

@@ -55,15 +55,16 @@ approvalRoutes.get("/:id", async (c) => {
 for (const decision of ["approve", "deny"] as const) {
   approvalRoutes.post(`/:id/${decision}`, async (c) => {
     const caller = c.get("caller");
-    const body = (await c.req.json().catch(() => ({}))) as { reason?: unknown };
-    const reason = typeof body.reason === "string" ? body.reason.slice(0, 500) : null;
+    const body: unknown = await c.req.json().catch(() => ({}));
+    const raw = typeof body === "object" && body !== null ? (body as { reason?: unknown }).reason : undefined;
+    const reason = typeof raw === "string" ? raw.slice(0, 500) : null;
     if (decision === "deny" && !reason) return c.json({ error: "invalid_request", error_description: "A denial needs a reason." }, 400);
     const a = await getApproval(c.env.DB, c.req.param("id"));
     if (!a || a.workspace_id !== caller.principal.workspace || !caller.principal.groups.includes(a.approver_group)) return c.json({ error: "not_found" }, 404);
     const base = { principal: caller.principal.id, workspace: a.workspace_id, approvalId: a.id, tool: a.tool, detail: `${a.id} ${a.tool} requested by ${a.requester}` };
-    if (!mayDecide(caller.principal.groups, a.approver_group, caller.principal.id, a.requester)) {
+    if (!mayDecide(caller.principal.groups, a.approver_group, caller.principal.id, a.requester) || caller.principal.id === a.on_behalf_of) {
       await recordOAuthEvent(c, { event: `approval.${decision}`, outcome: "denied", rule: "requester_cannot_decide", ...base });
-      return c.json({ error: "forbidden", error_description: "The requester cannot decide their own request." }, 403);
+      return c.json({ error: "forbidden", error_description: "The requester (or the admin who created the requesting task) cannot decide this request." }, 403);
     }
     const now = nowSeconds();
     const status = decision === "approve" ? "approved" : "denied";

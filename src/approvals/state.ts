@@ -6,6 +6,8 @@ export interface ApprovalView {
   status: ApprovalStatus;
   expires_at: number;
   tool_version: string;
+  /** 1 once a denial or expiry has been reported to the requester. */
+  refusal_reported?: number;
 }
 
 /** Default lifetime of a request, pending or approved (seconds). */
@@ -14,7 +16,8 @@ export const APPROVAL_TTL_SECONDS = 30 * 60;
 /**
  * What a write call with these exact arguments does, given the requester's latest request for them:
  * none yet → ask for approval; pending → still waiting; approved and unexpired → execute (once); anything else →
- * refused with the reason. A changed tool definition invalidates an approval: the approver saw other SQL.
+ * refused with the reason. A changed tool definition invalidates an approval: the approver saw other SQL. A denied
+ * or expired request is reported once; after that the same call files a new request. A used one stays used.
  */
 export type WriteDecision =
   | { kind: "request" }
@@ -24,6 +27,7 @@ export type WriteDecision =
 
 export function writeDecision(latest: ApprovalView | null, toolVersion: string, now: number): WriteDecision {
   if (!latest) return { kind: "request" };
+  if (latest.refusal_reported === 1 && latest.status !== "executing" && latest.status !== "executed" && latest.status !== "failed") return { kind: "request" };
   const expired = latest.expires_at <= now;
   switch (latest.status) {
     case "pending":

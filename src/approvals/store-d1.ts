@@ -16,6 +16,8 @@ export interface ApprovalRow extends ApprovalView {
   reason: string | null;
   executed_at: number | null;
   execution_audit_id: string | null;
+  refusal_reported: number;
+  on_behalf_of: string | null;
 }
 
 export function latestApproval(db: D1Database, q: { workspace: string; tool: string; requester: string; argsHash: string }): Promise<ApprovalRow | null> {
@@ -25,12 +27,19 @@ export function latestApproval(db: D1Database, q: { workspace: string; tool: str
     .first<ApprovalRow>();
 }
 
-export async function insertApproval(db: D1Database, a: Omit<ApprovalRow, "decided_by" | "decided_at" | "reason" | "executed_at" | "execution_audit_id">): Promise<void> {
-  await db
-    .prepare("INSERT INTO approvals (id, workspace_id, tool, tool_version, args, args_hash, sql_text, approver_group, requester, session_id, client_id, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-    .bind(a.id, a.workspace_id, a.tool, a.tool_version, a.args, a.args_hash, a.sql_text, a.approver_group, a.requester, a.session_id, a.client_id, a.status, a.created_at, a.expires_at)
+/** Files a request; `false` when an open one already exists for the same requester, tool and arguments. */
+export async function insertApproval(db: D1Database, a: Omit<ApprovalRow, "decided_by" | "decided_at" | "reason" | "executed_at" | "execution_audit_id" | "refusal_reported">): Promise<boolean> {
+  const res = await db
+    .prepare("INSERT OR IGNORE INTO approvals (id, workspace_id, tool, tool_version, args, args_hash, sql_text, approver_group, requester, session_id, client_id, status, created_at, expires_at, on_behalf_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(a.id, a.workspace_id, a.tool, a.tool_version, a.args, a.args_hash, a.sql_text, a.approver_group, a.requester, a.session_id, a.client_id, a.status, a.created_at, a.expires_at, a.on_behalf_of)
     .run();
+  return (res.meta.changes ?? 0) === 1;
 }
+
+export async function markRefusalReported(db: D1Database, id: string): Promise<void> {
+  await db.prepare("UPDATE approvals SET refusal_reported = 1 WHERE id = ?").bind(id).run();
+}
+
 
 export function getApproval(db: D1Database, id: string): Promise<ApprovalRow | null> {
   return db.prepare("SELECT * FROM approvals WHERE id = ?").bind(id).first<ApprovalRow>();

@@ -21,7 +21,8 @@ export async function sealAudit(db: D1Database, nowMs: number): Promise<number> 
     for (const row of rows) {
       if (row.outcome === "started" && Date.parse(String(row.time)) > nowMs - SEAL_GRACE_MS) break;
       const hash = await rowHash(prev, { ...row, prev_hash: null, hash: null });
-      updates.push(db.prepare("UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ? AND hash IS NULL").bind(prev, hash, row.seq));
+      // The content hashed is the content sealed: a row that changed meanwhile (a late completion) is left alone.
+      updates.push(db.prepare("UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ? AND hash IS NULL AND outcome = ?").bind(prev, hash, row.seq, row.outcome));
       prev = hash;
       last = { seq: row.seq, hash };
     }
@@ -33,9 +34,16 @@ export async function sealAudit(db: D1Database, nowMs: number): Promise<number> 
   }
 }
 
-/** Deletes rows older than the retention period (Cron Trigger). The chain then starts at the first kept row. */
+/**
+ * Deletes rows older than the retention period (Cron Trigger). Only a prefix of the chain goes — every sealed row
+ * before the first row at or after the cutoff — because `time` and `seq` order can differ slightly, and a gap
+ * inside the chain would read as tampering. The chain then starts at the first kept row.
+ */
 export async function purgeAudit(db: D1Database, nowMs: number, retentionDays: number): Promise<number> {
   const cutoff = new Date(nowMs - retentionDays * 24 * 3600 * 1000).toISOString();
-  const res = await db.prepare("DELETE FROM audit_events WHERE time < ? AND hash IS NOT NULL").bind(cutoff).run();
+  const res = await db
+    .prepare("DELETE FROM audit_events WHERE hash IS NOT NULL AND seq < COALESCE((SELECT MIN(seq) FROM audit_events WHERE time >= ? OR hash IS NULL), (SELECT MAX(seq) + 1 FROM audit_events))")
+    .bind(cutoff)
+    .run();
   return res.meta.changes ?? 0;
 }

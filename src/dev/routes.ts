@@ -16,6 +16,8 @@ import { ADMIN_GROUP } from "../oauth/consent-data";
 import { hashSecret, sameDigest } from "../oauth/secrets";
 import { recordOAuthEvent } from "../oauth/audit";
 import { recordAudit } from "../audit/store-d1";
+import { checkWriteStatements } from "../policy/write-check";
+import { parseSql } from "../guard/parser";
 
 /**
  * Development helpers. They exist only when the issuer is a loopback URL and DEV_ENDPOINTS is "true"
@@ -39,6 +41,8 @@ devRoutes.post("/policy", async (c) => {
   const body = await c.req.json().catch(() => undefined);
   const checked = validatePolicy(body);
   if (!checked.ok) return c.json({ error: "invalid_policy", errors: checked.errors }, 400);
+  const writeErrors = await checkWriteStatements(checked.policy, parseSql);
+  if (writeErrors.length > 0) return c.json({ error: "invalid_policy", errors: writeErrors }, 400);
   const compiled = await compilePolicy(checked.policy);
   const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), "dev", new Date(nowSeconds() * 1000));
   await recordOAuthEvent(c, { event: "policy.applied", outcome: "ok", principal: "dev", workspace: compiled.workspace, detail: `version ${version} ${compiled.hash.slice(0, 16)}` });
@@ -50,7 +54,8 @@ devRoutes.post("/policy", async (c) => {
  * Body: {"user": "<email>"} or {"task": "<id>"}, optional "workspace", "scope", "ttl" (seconds, capped by tier).
  */
 devRoutes.post("/token", async (c) => {
-  const body = (await c.req.json().catch(() => ({}))) as { user?: unknown; task?: unknown; workspace?: unknown; scope?: unknown; ttl?: unknown };
+  const raw: unknown = await c.req.json().catch(() => ({}));
+  const body = (typeof raw === "object" && raw !== null ? raw : {}) as { user?: unknown; task?: unknown; workspace?: unknown; scope?: unknown; ttl?: unknown };
   const config = configFor(c.env);
   let principalId: string;
   if (typeof body.user === "string") principalId = userPrincipalId(body.user.toLowerCase());
@@ -88,7 +93,8 @@ devRoutes.post("/token", async (c) => {
 
 /** Moves the gateway's clock (seconds, relative to real time) so tests can pass expiries without sleeping. */
 devRoutes.post("/clock", async (c) => {
-  const body = (await c.req.json().catch(() => ({}))) as { offset_seconds?: unknown };
+  const raw: unknown = await c.req.json().catch(() => ({}));
+  const body = (typeof raw === "object" && raw !== null ? raw : {}) as { offset_seconds?: unknown };
   const offset = Number(body.offset_seconds ?? 0);
   if (!Number.isInteger(offset) || Math.abs(offset) > 30 * 24 * 3600) return c.json({ error: "invalid_request" }, 400);
   setDevClockOffset(offset);
@@ -100,7 +106,8 @@ devRoutes.post("/clock", async (c) => {
  * so the demo task's credentials stay the same across restarts). Production uses POST /admin/api/tasks.
  */
 devRoutes.post("/task-client", async (c) => {
-  const body = (await c.req.json().catch(() => ({}))) as { task?: unknown; workspace?: unknown; client_id?: unknown; client_secret?: unknown; tools?: unknown; ttl_seconds?: unknown };
+  const raw: unknown = await c.req.json().catch(() => ({}));
+  const body = (typeof raw === "object" && raw !== null ? raw : {}) as { task?: unknown; workspace?: unknown; client_id?: unknown; client_secret?: unknown; tools?: unknown; ttl_seconds?: unknown };
   if (typeof body.task !== "string" || typeof body.workspace !== "string" || typeof body.client_id !== "string" || typeof body.client_secret !== "string" || !Array.isArray(body.tools)) {
     return c.json({ error: "invalid_request" }, 400);
   }

@@ -14,7 +14,7 @@ import { guardSql } from "../guard/index";
 import { canonicalJson } from "../lib/canonical-json";
 import { nowSeconds } from "../lib/clock";
 import { APPROVAL_TTL_SECONDS, writeDecision } from "../approvals/state";
-import { claimApproval, finishApproval, insertApproval, latestApproval } from "../approvals/store-d1";
+import { claimApproval, finishApproval, insertApproval, latestApproval, markRefusalReported } from "../approvals/store-d1";
 import { pendingResult } from "../approvals/pending-result";
 import { callerFields } from "../mcp/audit";
 
@@ -47,10 +47,11 @@ function baseEvent(caller: Caller, tool: ToolDefinition, id: string, time: numbe
   };
 }
 
-type Prepared = { ok: true; statement: Statement; approvalId?: string } | { ok: false; result: CallToolResult };
+/** `claim`: an approved request to claim once the audit intent is durable (so a failure cannot spend it). */
+type Prepared = { ok: true; statement: Statement; claim?: string } | { ok: false; result: CallToolResult };
 
 const REFUSALS = {
-  denied: "The approver denied this request. Nothing was run.",
+  denied: "The approver denied this request. Nothing was run; calling again files a new request.",
   expired: "The approval for this request expired. Nothing was run; call again to ask for a new approval.",
   already_used: "This approved request was already executed (an approval runs once). Nothing was run again.",
   tool_changed: "The tool changed after the request was approved; the approval no longer applies. Nothing was run.",
@@ -96,7 +97,6 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
     prepared = await prepareWrite(deps, caller, tool, bound.values, event, auditId, refuse);
   }
   if (!prepared.ok) return prepared.result;
-  if (prepared.approvalId) event.approvalId = prepared.approvalId;
 
   const connectionString = readSecret(deps.env, tool.secret);
   if (!connectionString) return refuse("error", "credential_missing", `${tool.name} is not available: its database credential is not configured.`).result;
@@ -108,11 +108,16 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
     throw e;
   }
   const finish = (c: Omit<AuditCompletion, "durationMs">) => deps.waitUntil(completeAudit(deps.env.DB, auditId, { ...c, durationMs: deps.now() - started }).catch(() => undefined));
+  // The approval is spent only now, with its audit row durable: exactly one concurrent identical call wins.
+  if (prepared.claim && !(await claimApproval(deps.env.DB, prepared.claim, auditId, nowSeconds()))) {
+    finish({ outcome: "denied", rule: "approval:already_used" });
+    return toolError(REFUSALS.already_used);
+  }
 
   configureNeon(deps.neonLocalEndpoint);
   const write = tool.kind === "write";
   const outcome = await (write ? runWrite : runReadOnly)(connectionString, prepared.statement, tool.limits.timeoutMs, deps.now);
-  if (prepared.approvalId) deps.waitUntil(finishApproval(deps.env.DB, prepared.approvalId, outcome.ok ? "executed" : "failed").catch(() => undefined));
+  if (prepared.claim) deps.waitUntil(finishApproval(deps.env.DB, prepared.claim, outcome.ok ? "executed" : "failed").catch(() => undefined));
   if (!outcome.ok) {
     if (write && outcome.kind === "db_error" && outcome.sqlstate === TOO_MANY_ROWS_SQLSTATE) {
       finish({ outcome: "error", rule: "max_affected_rows", sqlstate: outcome.sqlstate, dbMs: outcome.dbMs });
@@ -163,13 +168,22 @@ async function prepareWrite(
   const key = { workspace: caller.principal.workspace, tool: tool.name, requester: caller.principal.id, argsHash };
   const decision = writeDecision(await latestApproval(deps.env.DB, key), tool.version, now);
   const group = tool.approverGroup ?? "approvers";
+  if (decision.kind !== "request") event.approvalId = decision.id;
   switch (decision.kind) {
     case "request": {
       const id = randomId();
-      await insertApproval(deps.env.DB, {
+      const onBehalfOf = caller.principal.kind === "task" ? await taskCreator(deps.env.DB, caller.claims.client_id) : null;
+      const filed = await insertApproval(deps.env.DB, {
         id, workspace_id: key.workspace, tool: tool.name, tool_version: tool.version, args, args_hash: argsHash, sql_text: tool.sql, approver_group: group,
-        requester: key.requester, session_id: caller.claims.sid, client_id: caller.claims.client_id, status: "pending", created_at: now, expires_at: now + APPROVAL_TTL_SECONDS,
+        requester: key.requester, session_id: caller.claims.sid, client_id: caller.claims.client_id, status: "pending", created_at: now, expires_at: now + APPROVAL_TTL_SECONDS, on_behalf_of: onBehalfOf,
       });
+      if (!filed) {
+        // An identical first call won the race to file the request: this one waits on it.
+        const open = await latestApproval(deps.env.DB, key);
+        event.approvalId = open?.id;
+        deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "pending_approval", rule: "awaiting_decision" }, deps.request).catch(() => undefined));
+        return { ok: false, result: pendingResult({ id: open?.id ?? id, tool: tool.name, approverGroup: group, expiresAt: open?.expires_at ?? now, issuer: deps.issuer, created: false }) };
+      }
       deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "pending_approval", rule: "approval_requested", approvalId: id }, deps.request).catch(() => undefined));
       notifyWebhook(deps, { approval_id: id, tool: tool.name, requester: key.requester, approver_group: group, expires_at: new Date((now + APPROVAL_TTL_SECONDS) * 1000).toISOString() });
       return { ok: false, result: pendingResult({ id, tool: tool.name, approverGroup: group, expiresAt: now + APPROVAL_TTL_SECONDS, issuer: deps.issuer, created: true }) };
@@ -180,11 +194,17 @@ async function prepareWrite(
       return { ok: false, result: pendingResult({ id: decision.id, tool: tool.name, approverGroup: group, expiresAt: latest?.expires_at ?? now, issuer: deps.issuer, created: false }) };
     }
     case "refuse":
+      if (decision.reason === "denied" || decision.reason === "expired") await markRefusalReported(deps.env.DB, decision.id);
       return refuse("denied", `approval:${decision.reason}`, REFUSALS[decision.reason]);
     case "execute":
-      if (!(await claimApproval(deps.env.DB, decision.id, auditId, now))) return refuse("denied", "approval:already_used", REFUSALS.already_used);
-      return { ok: true, statement, approvalId: decision.id };
+      return { ok: true, statement, claim: decision.id };
   }
+}
+
+/** The admin who created a task client: a task's write request may not be approved by them (two people). */
+async function taskCreator(db: D1Database, clientId: string): Promise<string | null> {
+  const row = await db.prepare("SELECT created_by FROM oauth_clients WHERE client_id = ? AND kind = 'task'").bind(clientId).first<{ created_by: string | null }>();
+  return row?.created_by ?? null;
 }
 
 /** Optional webhook on each new request (APPROVAL_WEBHOOK_URL): ids and names only, never argument values. */

@@ -33,8 +33,13 @@ export function auditComment(auditId: string, toolName: string): string {
   return `/* gatehouse audit=${safe(auditId)} tool=${safe(toolName)} */`;
 }
 
+/**
+ * Drops trailing semicolons and whitespace as Postgres defines whitespace (space, tab, newline, carriage return,
+ * form feed, vertical tab). JavaScript's \s also matches Unicode spaces, which Postgres reads as identifier
+ * characters: stripping those would change the statement the guard approved.
+ */
 function stripTrailingSemicolons(sql: string): string {
-  return sql.replace(/[\s;]+$/, "");
+  return sql.replace(/[ \t\n\r\f\v;]+$/, "");
 }
 
 /**

@@ -84,12 +84,10 @@ describe("write tools behind approval: Wes requests, Maria approves", () => {
     const after = await approverApi(maria, "GET", `/${id}`);
     expect(after.json).toMatchObject({ status: "executed", decided_by: "user:maria@example.com", reason: "looks right" });
     const audit = await queryD1<{ event: string; outcome: string; rule: string | null }>(e2e.stateDir, `SELECT event, outcome, rule FROM audit_events WHERE approval_id = '${id}' ORDER BY seq`);
-    expect(audit.map((a) => `${a.event}:${a.outcome}:${a.rule ?? ""}`)).toEqual([
-      "tool.call:pending_approval:approval_requested",
-      "tool.call:pending_approval:awaiting_decision",
-      "approval.approved:ok:",
-      "tool.call:ok:",
-    ]);
+    const transitions = audit.map((a) => `${a.event}:${a.outcome}:${a.rule ?? ""}`);
+    expect(transitions.slice(0, 3)).toEqual(["tool.call:pending_approval:approval_requested", "tool.call:pending_approval:awaiting_decision", "approval.approved:ok:"]);
+    // Then the six concurrent calls and the later one, every row linked to the request: one ran, six were refused.
+    expect(transitions.slice(3).sort()).toEqual(["tool.call:ok:", ...Array(6).fill("tool.call:denied:approval:already_used")].sort());
   });
 
   it("files a new request for different arguments instead of reusing an approval", async () => {
@@ -106,8 +104,12 @@ describe("write tools behind approval: Wes requests, Maria approves", () => {
     expect((await approverApi(maria, "POST", `/${id}/approve`)).status).toBe(409);
     const denied = await call({ opportunity_id: 112, stage: "closed_lost" });
     expect(denied.isError).toBe(true);
-    expect(text(denied)).toBe("The approver denied this request. Nothing was run.");
+    expect(text(denied)).toBe("The approver denied this request. Nothing was run; calling again files a new request.");
     expect(await stageOf(112)).toBe("proposal");
+    // Reported once; the next identical call asks again.
+    const again = await call({ opportunity_id: 112, stage: "closed_lost" });
+    expect(text(again)).toMatch(/^Approval requested/);
+    expect(again.structuredContent!.approval!.id).not.toBe(id);
   });
 
   it("refuses an expired request, and an approver cannot approve it late", async () => {
@@ -131,7 +133,7 @@ describe("write tools behind approval: Wes requests, Maria approves", () => {
     await client.close();
     const res = await approverApi(token, "POST", `/${r.structuredContent!.approval!.id}/approve`);
     expect(res.status).toBe(403);
-    expect(res.json.error_description).toBe("The requester cannot decide their own request.");
+    expect(res.json.error_description).toBe("The requester (or the admin who created the requesting task) cannot decide this request.");
   });
 
   it("never lets one user run another user's approval: the same arguments file a request of their own", async () => {
