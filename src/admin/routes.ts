@@ -10,7 +10,7 @@ import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
 import { insertTaskClient, revokeValue } from "../oauth/store-d1";
 import { validatePolicy } from "../policy/validate";
 import { compilePolicy } from "../policy/compile";
-import { applyCompiledPolicy, policyAt } from "../policy/store-d1";
+import { applyCompiledPolicy, currentPolicy } from "../policy/store-d1";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { diffPolicies, formatChanges } from "../policy/diff";
 import { auditRoutes } from "./audit-routes";
@@ -81,8 +81,7 @@ adminRoutes.post("/tasks", async (c) => {
   const principal = taskPrincipalId(task);
   const known = await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(caller.principal.workspace, principal).first();
   if (!known) return c.json({ error: "invalid_request", error_description: `No task "${task}" in the workspace policy.` }, 400);
-  const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(caller.principal.workspace).first<{ v: number }>();
-  const snapshot = await policyAt(c.env.DB, caller.principal.workspace, head?.v ?? 0);
+  const snapshot = await currentPolicy(c.env.DB, caller.principal.workspace);
   const granted = new Set(grantedTools(snapshot, { id: principal, kind: "task", groups: principalGroups(snapshot, principal, []), workspace: caller.principal.workspace }, nowSeconds()).map((t) => t.name));
   const notGranted = tools.filter((t) => !granted.has(t));
   if (notGranted.length > 0) return c.json({ error: "invalid_request", error_description: `The policy does not grant task "${task}": ${notGranted.join(", ")}.` }, 400);

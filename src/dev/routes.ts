@@ -6,7 +6,7 @@ import { buildAccessClaims } from "../oauth/claims";
 import { signAccessToken } from "../oauth/access-token";
 import { validatePolicy } from "../policy/validate";
 import { compilePolicy, userPrincipalId, taskPrincipalId } from "../policy/compile";
-import { applyCompiledPolicy, loadPolicySnapshot } from "../policy/store-d1";
+import { applyCompiledPolicy, currentPolicy } from "../policy/store-d1";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { scopeForTiers, tiersInScope, TIERS, TIER_SCOPE } from "../policy/tiers";
 import { randomId, sha256Hex } from "../lib/sha256";
@@ -67,8 +67,7 @@ devRoutes.post("/token", async (c) => {
     .first<{ workspace_id: string; kind: "user" | "task"; email: string | null }>();
   if (!row) return c.json({ error: "unknown_principal", error_description: `No principal ${principalId} in the applied policy` }, 404);
 
-  const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(row.workspace_id).first<{ v: number }>();
-  const snapshot = await loadPolicySnapshot(c.env.DB, row.workspace_id, head?.v ?? 0);
+  const snapshot = await currentPolicy(c.env.DB, row.workspace_id);
   const now = nowSeconds();
   const principal = { id: principalId, kind: row.kind, groups: principalGroups(snapshot, principalId, []), workspace: row.workspace_id, ...(row.email ? { email: row.email } : {}) };
   const grantedTiers = new Set(grantedTools(snapshot, principal, now).map((t) => t.tier));

@@ -5,7 +5,7 @@ import { nowSeconds } from "../lib/clock";
 import { utf8Length } from "../tools/utf8";
 import { ADMIN_SCOPE, scopeForTiers, tiersInScope } from "../policy/tiers";
 import { grantedTools, principalGroups } from "../policy/evaluate";
-import { policyAt } from "../policy/store-d1";
+import { currentPolicy } from "../policy/store-d1";
 import { recordOAuthEvent } from "./audit";
 import { presentedClient } from "./client-auth";
 import { openPair, sealPair, type TokenPair } from "./grace-pair";
@@ -159,8 +159,7 @@ async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, clie
   if (client.expires_at !== null && client.expires_at <= now) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_expired");
   const revoked = await c.env.DB.prepare("SELECT 1 FROM revocations WHERE (kind = 'client' AND value = ?) OR (kind = 'principal' AND value = ? AND revoked_at >= ?) LIMIT 1").bind(client.client_id, client.principal_id, client.created_at).first();
   if (revoked) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
-  const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(client.workspace_id).first<{ v: number }>();
-  const snapshot = await policyAt(c.env.DB, client.workspace_id, head?.v ?? 0);
+  const snapshot = await currentPolicy(c.env.DB, client.workspace_id);
   const tools = client.tools ? (JSON.parse(client.tools) as string[]) : [];
   const principal = { id: client.principal_id, kind: "task" as const, groups: principalGroups(snapshot, client.principal_id, []), workspace: client.workspace_id };
   const usable = grantedTools(snapshot, principal, now).filter((t) => tools.includes(t.name));

@@ -103,3 +103,9 @@ export async function policyAt(db: D1Database, workspace: string, version: numbe
   snapshots.set(workspace, snapshot);
   return snapshot;
 }
+
+/** The workspace's policy as currently applied (head version), outside the /mcp request path. */
+export async function currentPolicy(db: D1Database, workspace: string): Promise<PolicySnapshot> {
+  const head = await db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(workspace).first<{ v: number }>();
+  return policyAt(db, workspace, head?.v ?? 0);
+}
