@@ -1,3 +1,6 @@
+import type { ClientRow } from "./store-d1";
+import { getClient } from "./store-d1";
+import { hashSecret, sameDigest } from "./secrets";
 import { OAuthError } from "./oauth-error";
 
 export interface PresentedClient {
@@ -37,4 +40,23 @@ export function presentedClient(authorization: string | undefined, form: URLSear
   if (!bodyId) throw new OAuthError("invalid_client", "Client authentication failed.", "no_client_id");
   if (bodySecret !== null) return { clientId: bodyId, secret: bodySecret, method: "client_secret_post" };
   return { clientId: bodyId, secret: undefined, method: "none" };
+}
+
+/**
+ * Authenticates the client of a /token or /revoke request: a public client by its id alone (sending a secret is an
+ * error), a task client by its secret, compared by hash.
+ */
+export async function authenticateClient(db: D1Database, authorization: string | undefined, form: URLSearchParams): Promise<ClientRow> {
+  const presented = presentedClient(authorization, form);
+  if (presented.clientId.length > 100) throw new OAuthError("invalid_client", "Client authentication failed.", "client_id_too_long");
+  const client = await getClient(db, presented.clientId);
+  if (!client) throw new OAuthError("invalid_client", "Client authentication failed.", "unknown_client");
+  if (client.kind === "public") {
+    if (presented.method !== "none") throw new OAuthError("invalid_client", "Client authentication failed.", "public_client_sent_secret");
+    return client;
+  }
+  if (presented.secret === undefined || !client.secret_hash || !sameDigest(await hashSecret(presented.secret), client.secret_hash)) {
+    throw new OAuthError("invalid_client", "Client authentication failed.", "bad_secret");
+  }
+  return client;
 }

@@ -3,12 +3,12 @@ import type { AppEnv } from "../env";
 import { configFor } from "../http/config";
 import { nowSeconds } from "../lib/clock";
 import { recordOAuthEvent } from "./audit";
-import { presentedClient } from "./client-auth";
+import { authenticateClient } from "./client-auth";
 import { verifyAccessToken } from "./access-token";
 import { loadKeyRing } from "./keys";
 import { OAuthError } from "./oauth-error";
-import { hashSecret, sameDigest } from "./secrets";
-import { getClient, getRefresh, getSession, revokeSession, revokeValue } from "./store-d1";
+import { hashSecret } from "./secrets";
+import { getRefresh, getSession, revokeSession, revokeValue } from "./store-d1";
 
 export const revokeRoutes = new Hono<AppEnv>();
 
@@ -19,12 +19,7 @@ revokeRoutes.post("/", async (c) => {
   c.header("Cache-Control", "no-store");
   try {
     const form = new URLSearchParams(await c.req.text());
-    const presented = presentedClient(c.req.header("authorization"), form);
-    const client = await getClient(c.env.DB, presented.clientId.slice(0, 100));
-    if (!client) throw new OAuthError("invalid_client", "Client authentication failed.", "unknown_client");
-    if (client.kind === "task" && (presented.secret === undefined || !client.secret_hash || !sameDigest(await hashSecret(presented.secret), client.secret_hash))) {
-      throw new OAuthError("invalid_client", "Client authentication failed.", "bad_secret");
-    }
+    const client = await authenticateClient(c.env.DB, c.req.header("authorization"), form);
     const token = form.get("token");
     if (!token) throw new OAuthError("invalid_request", "token is required.");
     if (token.length <= 200) {

@@ -7,14 +7,14 @@ import { ADMIN_SCOPE, scopeForTiers, tiersInScope } from "../policy/tiers";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { currentPolicy } from "../policy/store-d1";
 import { recordOAuthEvent } from "./audit";
-import { presentedClient } from "./client-auth";
+import { authenticateClient } from "./client-auth";
 import { openPair, sealPair, type TokenPair } from "./grace-pair";
 import { issueAccessToken } from "./issue";
 import { OAuthError } from "./oauth-error";
 import { verifyS256 } from "./pkce";
-import { hashSecret, newRefreshToken, sameDigest } from "./secrets";
+import { hashSecret, newRefreshToken } from "./secrets";
 import { DEFAULT_SESSION_POLICY, refreshDecision, sessionState } from "./session-policy";
-import { consumeCode, createSession, getClient, getRefresh, getSession, revokeSession, rotateRefresh, type ClientRow, type SessionRow } from "./store-d1";
+import { consumeCode, createSession, getRefresh, getSession, revokeSession, rotateRefresh, type ClientRow, type SessionRow } from "./store-d1";
 
 export const tokenRoutes = new Hono<AppEnv>();
 
@@ -24,20 +24,6 @@ function tokenJson(body: unknown, status = 200, extra: Record<string, string> = 
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...NO_STORE, ...extra } });
 }
 
-async function authenticateClient(c: Context<AppEnv>, form: URLSearchParams): Promise<ClientRow> {
-  const presented = presentedClient(c.req.header("authorization"), form);
-  if (presented.clientId.length > 100) throw new OAuthError("invalid_client", "Client authentication failed.", "client_id_too_long");
-  const client = await getClient(c.env.DB, presented.clientId);
-  if (!client) throw new OAuthError("invalid_client", "Client authentication failed.", "unknown_client");
-  if (client.kind === "public") {
-    if (presented.method !== "none") throw new OAuthError("invalid_client", "Client authentication failed.", "public_client_sent_secret");
-    return client;
-  }
-  if (presented.secret === undefined || !client.secret_hash || !sameDigest(await hashSecret(presented.secret), client.secret_hash)) {
-    throw new OAuthError("invalid_client", "Client authentication failed.", "bad_secret");
-  }
-  return client;
-}
 
 function sessionSubject(s: SessionRow, scope: string) {
   return {
@@ -193,7 +179,7 @@ tokenRoutes.post("/", async (c) => {
     const form = new URLSearchParams(text);
     for (const key of new Set(form.keys())) if (form.getAll(key).length > 1) throw new OAuthError("invalid_request", `Parameter ${key} is repeated.`);
     if (new URL(c.req.url).search) throw new OAuthError("invalid_request", "Send parameters in the body, not the query string.");
-    const client = await authenticateClient(c, form);
+    const client = await authenticateClient(c.env.DB, c.req.header("authorization"), form);
     clientId = client.client_id;
     const grant = form.get("grant_type");
     if (grant === "authorization_code") return await authorizationCode(c, form, client, now);

@@ -4,13 +4,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { connectClient, devToken } from "../support/mcp-client";
 import { jwtPayload, queryD1 } from "../support/d1";
 import { devPost } from "../../local/stack";
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const run = promisify(execFile);
+import { gatehouseCli } from "../support/gatehouse-cli";
 
 const e2e = inject("e2e");
 
@@ -176,8 +170,11 @@ describe("approvals through the CLI", () => {
   it("lists the pending request and approves it with `gatehouse approvals`", async () => {
     const r = await call({ opportunity_id: 136, stage: "closed_won" });
     const id = r.structuredContent!.approval!.id;
-    const cli = (...args: string[]) =>
-      run(process.execPath, [join(ROOT, "bin/gatehouse.mjs"), "approvals", ...args, "--url", e2e.workerUrl, "--dev", "--user", "maria@example.com"], { cwd: ROOT, env: { ...process.env, GATEHOUSE_DEV_SECRET: e2e.devSecret } });
+    const cli = async (...args: string[]) => {
+      const res = await gatehouseCli(e2e, "approvals", ...args, "--dev", "--user", "maria@example.com");
+      expect(res.code, res.stderr).toBe(0);
+      return res;
+    };
     const list = await cli("list");
     expect(list.stdout).toContain(`${id}  pending  update_opportunity_stage  {"opportunity_id":136,"owner_email":"wes@example.com","stage":"closed_won"}  by user:wes@example.com`);
     expect((await cli("approve", id)).stdout.trim()).toBe(`${id}: approved by user:maria@example.com`);

@@ -1,25 +1,13 @@
-import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { connectClient, devToken } from "../support/mcp-client";
+import { gatehouseCli } from "../support/gatehouse-cli";
 import { jwtPayload, queryD1 } from "../support/d1";
 import { runWrangler } from "../../local/wrangler";
 
 const e2e = inject("e2e");
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const run = promisify(execFile);
 
-async function gatehouse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, "bin/gatehouse.mjs"), ...args, "--url", e2e.workerUrl, "--dev"], { cwd: ROOT, env: { ...process.env, GATEHOUSE_DEV_SECRET: e2e.devSecret }, timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const gatehouse = (...args: string[]) => gatehouseCli(e2e, ...args, "--dev");
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const d1 = (sql: string) => runWrangler(["d1", "execute", "DB", "--local", "--persist-to", join(e2e.stateDir, "wrangler"), "--command", sql]);

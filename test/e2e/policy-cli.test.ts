@@ -1,30 +1,16 @@
-import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { gatehouseCli } from "../support/gatehouse-cli";
 import { queryD1 } from "../support/d1";
 
 const e2e = inject("e2e");
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const run = promisify(execFile);
 
 /** The real CLI (bin/gatehouse.mjs) against the e2e stack, as an admin of the demo workspace (--dev). */
-async function gatehouse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, "bin/gatehouse.mjs"), ...args, "--url", e2e.workerUrl], {
-      cwd: ROOT,
-      env: { ...process.env, GATEHOUSE_DEV_SECRET: e2e.devSecret },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const gatehouse = (...args: string[]) => gatehouseCli(e2e, ...args);
 
 const demoFile = join(ROOT, "policies/demo.yaml");
 const changedFile = join(e2e.stateDir, "demo-changed.yaml");
