@@ -28,6 +28,9 @@ export default defineConfig({
                 // Override whatever a local `npm run dev` left in .dev.vars, which the plugin also reads.
                 DEV_SECRET: "",
                 NEON_LOCAL_ENDPOINT: "",
+                // Present but unreachable: a tool on it that the deployment does not bind must be refused before any
+                // connection is tried (test/worker/credentials.test.ts).
+                DB_URL_DIAGNOSTIC: "postgresql://gatehouse_diagnostic:unused@127.0.0.1:9/gatehouse",
               },
             },
           }),

@@ -21,7 +21,10 @@ const CALLS = Number(process.env.CALLS ?? 1000);
 const stateDir = await mkdtemp(join(tmpdir(), "gatehouse-bench-"));
 const ports = { worker: await freePort(), neon: await freePort(), postgres: await freePort() };
 console.log(`starting the stack in ${stateDir} …`);
-const stack = await startStack({ stateDir, ports, envFile: join(stateDir, "worker.env"), policies: [join(ROOT, "policies/demo.yaml"), join(ROOT, "bench/policy.yaml")] });
+const stack = await startStack({ stateDir, ports, envFile: join(stateDir, "worker.env"), policies: [join(ROOT, "policies/demo.yaml"), join(ROOT, "bench/policy.yaml")],
+  // The bench workspace uses the demo's read credential (the deployment's bindings, src/policy/credentials.ts).
+  extraVars: { DATABASE_CREDENTIALS: JSON.stringify({ DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "bench"] }, DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo"] }, DB_URL_WRITER: { tier: "write", workspaces: ["demo"] } }) },
+});
 
 try {
   const token = await devToken({ workerUrl: stack.workerUrl, devSecret: stack.secrets.devSecret! }, { user: "bench@example.com", workspace: "bench" });

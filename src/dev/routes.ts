@@ -17,6 +17,7 @@ import { hashSecret, sameDigest } from "../oauth/secrets";
 import { recordOAuthEvent } from "../oauth/audit";
 import { recordAudit } from "../audit/store-d1";
 import { checkWriteStatements } from "../policy/write-check";
+import { checkCredentialBindings, credentialsFrom } from "../policy/credentials";
 import { parseSql } from "../guard/parser";
 
 /**
@@ -41,7 +42,7 @@ devRoutes.post("/policy", async (c) => {
   const body = await c.req.json().catch(() => undefined);
   const checked = validatePolicy(body);
   if (!checked.ok) return c.json({ error: "invalid_policy", errors: checked.errors }, 400);
-  const writeErrors = await checkWriteStatements(checked.policy, parseSql);
+  const writeErrors = [...(await checkWriteStatements(checked.policy, parseSql)), ...checkCredentialBindings(checked.policy, credentialsFrom(c.env))];
   if (writeErrors.length > 0) return c.json({ error: "invalid_policy", errors: writeErrors }, 400);
   const compiled = await compilePolicy(checked.policy);
   const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), "dev", new Date(nowSeconds() * 1000));

@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Bindings, Caller } from "../env";
 import { readSecret } from "../env";
+import { credentialProblem, credentialsFrom } from "../policy/credentials";
 import type { ToolDefinition } from "../policy/types";
 import type { AuditCompletion, AuditEvent, RequestContext } from "../audit/event";
 import { AuditUnavailable, completeAudit, recordAudit } from "../audit/store-d1";
@@ -72,6 +73,16 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
     deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome, rule, durationMs: deps.now() - started }, deps.request).catch(() => undefined));
     return { ok: false, result: toolError(message) };
   };
+
+  // The deployment, not the stored policy, says which credential this workspace may use (policy/credentials.ts):
+  // checked on every call, so a policy stored before a binding changed, or written around validation, runs nothing.
+  const credentials = credentialsFrom(deps.env);
+  const unusable = credentials.ok ? credentialProblem(credentials.bindings, caller.principal.workspace, tool.secret, tool.tier) : { message: credentials.message };
+  if (unusable || (tool.kind === "write") !== (tool.tier === "write")) {
+    event.sqlHash = await sha256Hex(tool.sql);
+    event.detail = unusable?.message ?? `a ${tool.kind} tool on the ${tool.tier} tier`;
+    return refuse("error", "credential_not_bound", `${tool.name} is not available: its database credential is not configured.`).result;
+  }
 
   const bound = bindArguments(tool, args, caller.principal);
   if (!bound.ok) {

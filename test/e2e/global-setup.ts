@@ -46,7 +46,17 @@ export async function setup(project: TestProject): Promise<void> {
       ports,
       envFile: join(stateDir, "worker.env"),
       policies: [join(ROOT, "policies/demo.yaml"), join(ROOT, "test/e2e/policy.yaml")],
-      extraVars: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups", APPROVAL_WEBHOOK_URL: `${webhook.url}/approvals` },
+      // The deployment's credential bindings (src/policy/credentials.ts) for both workspaces the suite applies;
+      // DB_URL_NOT_SET is bound but has no secret, so the e2e policy's `orphan` tool meets a missing credential.
+      extraVars: {
+        DATABASE_CREDENTIALS: JSON.stringify({
+          DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "e2e"] },
+          DB_URL_NOT_SET: { tier: "read", workspaces: ["e2e"] },
+          DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "e2e"] },
+          DB_URL_WRITER: { tier: "write", workspaces: ["demo", "e2e"] },
+        }),
+        OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups", APPROVAL_WEBHOOK_URL: `${webhook.url}/approvals`,
+      },
       ...(process.env.GATEHOUSE_VERBOSE === "1" ? { log: (l: string) => console.log(l), progress: (l: string) => console.log(l) } : {}),
     });
   } catch (e) {
