@@ -53,13 +53,17 @@ CREATE TABLE IF NOT EXISTS grants (
 -- Revoked sessions, principals, clients and token ids. Checked on every /mcp call. A session or token id is
 -- revoked for good; a principal or client revocation refuses every token issued at or before `revoked_at`
 -- (epoch seconds), so signing in again afterwards works unless the policy no longer grants anything.
+-- Each revocation belongs to one workspace and refuses only tokens issued for it: principal ids and client ids
+-- are the same strings in every workspace, and one workspace's admin must not end access in another.
+-- (Changed in place: a database created before `workspace_id` existed needs this table dropped and re-created.)
 CREATE TABLE IF NOT EXISTS revocations (
+  workspace_id TEXT NOT NULL,  -- a session's own workspace ('' if the session was revoked before it was created)
   kind TEXT NOT NULL CHECK (kind IN ('session', 'principal', 'client', 'token')),
   value TEXT NOT NULL,
   revoked_at INTEGER NOT NULL,
   revoked_by TEXT,
   reason TEXT,
-  PRIMARY KEY (kind, value)
+  PRIMARY KEY (kind, value, workspace_id)
 );
 
 -- One row per decision (DESIGN §7). Never token values, secrets, connection strings or result rows.

@@ -5,9 +5,9 @@ import { nowSeconds } from "../lib/clock";
 import { ADMIN_SCOPE, DEFAULT_TIER_TTL, MAX_TOKEN_TTL } from "../policy/tiers";
 import { taskPrincipalId, userPrincipalId } from "../policy/compile";
 import { ADMIN_GROUP } from "../oauth/consent-data";
-import { recordOAuthEvent } from "../oauth/audit";
+import { oauthAuditStatement, recordOAuthEvent } from "../oauth/audit";
 import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
-import { insertTaskClient, revokeValue } from "../oauth/store-d1";
+import { insertTaskClient, revocationStatements } from "../oauth/store-d1";
 import { validatePolicy } from "../policy/validate";
 import { compilePolicy } from "../policy/compile";
 import { applyCompiledPolicy, currentPolicy } from "../policy/store-d1";
@@ -49,8 +49,8 @@ adminRoutes.post("/revocations", async (c) => {
   const reason = typeof body.reason === "string" ? body.reason.slice(0, 200) : "revoked_by_admin";
   const now = nowSeconds();
   const admin = c.get("caller").principal.id;
-  // An admin acts within its workspace: the user, task, session or client must belong to it (token ids are
-  // unguessable and global, so revoking one is always allowed).
+  // An admin acts within its workspace: the user, task, session or client must belong to it, and the revocation
+  // refuses only tokens issued for it (a token id names no workspace, so its revocation is recorded for this one).
   const ws = c.get("caller").principal.workspace;
   const owned =
     kind === "token" ||
@@ -60,9 +60,12 @@ adminRoutes.post("/revocations", async (c) => {
         ? await c.env.DB.prepare("SELECT 1 FROM sessions WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
         : await c.env.DB.prepare("SELECT 1 FROM oauth_clients WHERE client_id = ? AND (workspace_id = ? OR client_id IN (SELECT client_id FROM sessions WHERE workspace_id = ?))").bind(value, ws, ws).first());
   if (!owned) return c.json({ error: "not_found", error_description: `No ${kind} "${body.value}" in workspace "${ws}".` }, 404);
-  await revokeValue(c.env.DB, KINDS[kind], value, reason, admin, now);
-  if (kind === "task") await c.env.DB.prepare("UPDATE oauth_clients SET expires_at = ? WHERE principal_id = ? AND kind = 'task' AND workspace_id = ?").bind(now, value, ws).run();
-  await recordOAuthEvent(c, { event: "revocation", outcome: "ok", rule: kind, principal: admin, detail: value });
+  // The revocation and its audit row are one transaction: neither is committed without the other.
+  await c.env.DB.batch([
+    ...revocationStatements(c.env.DB, { kind: KINDS[kind], value, workspace: ws, reason, by: admin, now }),
+    ...(kind === "task" ? [c.env.DB.prepare("UPDATE oauth_clients SET expires_at = ? WHERE principal_id = ? AND kind = 'task' AND workspace_id = ?").bind(now, value, ws)] : []),
+    oauthAuditStatement(c, { event: "revocation", outcome: "ok", rule: kind, principal: admin, workspace: ws, detail: value }),
+  ]);
   return c.json({ revoked: { kind, value }, at: now });
 });
 

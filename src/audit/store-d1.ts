@@ -22,6 +22,17 @@ export class AuditUnavailable extends Error {
   readonly code = "ERR_AUDIT_UNAVAILABLE";
 }
 
+/**
+ * One audit row as a prepared statement, for a caller to put in the same `db.batch` as the decision it records:
+ * the batch is one transaction, so the decision and its row commit together or not at all. With `ifChanged`
+ * the row is written only when the statement just before it in the batch changed a row (`changes() > 0`), so
+ * a conditional decision that did not take effect records nothing.
+ */
+export function auditStatement(db: D1Database, event: AuditEvent, ctx: RequestContext, opts: { ifChanged?: boolean } = {}): D1PreparedStatement {
+  const sql = opts.ifChanged ? `INSERT INTO audit_events (${COLUMNS.join(", ")}) SELECT ${COLUMNS.map(() => "?").join(", ")} WHERE changes() > 0` : INSERT;
+  return db.prepare(sql).bind(...values(event, ctx));
+}
+
 /** Writes one audit row and resolves only once D1 has accepted it (the fail-closed intent of DESIGN §5 step 4). */
 export async function recordAudit(db: D1Database, event: AuditEvent, ctx: RequestContext): Promise<void> {
   try {

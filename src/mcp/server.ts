@@ -5,7 +5,7 @@ import type { Caller } from "../env";
 import type { ToolDefinition } from "../policy/types";
 import type { Tier } from "../policy/tiers";
 import { toolAccess, visibleTools } from "../policy/evaluate";
-import { limiterFor } from "../policy/rate-limits";
+import { limiterFor, rateLimitKey } from "../policy/rate-limits";
 import { callTool, toolError, type CallDeps } from "../tools/run";
 import { auditDecision } from "./audit";
 import { toMcpTool } from "./tool-listing";
@@ -37,8 +37,8 @@ export function buildServer(caller: Caller, granted: ToolDefinition[], scopeTier
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 64)}`);
     }
     const tool = access.tool;
-    // DESIGN §5 step 1: per principal and tool, before any argument handling or database work.
-    const { success } = await limiterFor(deps.env, tool.limits.ratePerMinute).limit({ key: `${caller.principal.id}\u0000${tool.name}` });
+    // DESIGN §5 step 1: per workspace, principal and tool, before any argument handling or database work.
+    const { success } = await limiterFor(deps.env, tool.limits.ratePerMinute).limit({ key: rateLimitKey(caller.principal.workspace, caller.principal.id, tool.name) });
     if (!success) {
       auditDecision(deps, caller, { event: "tool.call", outcome: "rate_limited", rule: `rate_per_minute:${tool.limits.ratePerMinute}`, tool: tool.name });
       return toolError(`Rate limit reached: ${tool.name} allows ${tool.limits.ratePerMinute} calls per minute per user. Try again in up to 60 seconds.`);

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import type { AuditOutcome } from "../audit/event";
-import { recordAudit } from "../audit/store-d1";
+import { auditStatement, recordAudit } from "../audit/store-d1";
 import { requestContext } from "../http/request-context";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
@@ -21,7 +21,21 @@ export interface OAuthAuditFields {
   tool?: string;
 }
 
+/**
+ * The row's workspace: the one the caller names, else the one the request turned out to concern (a known session,
+ * code or task client, set as `auditWorkspace`). Rows with none are read by operators only (audit/visibility.ts).
+ */
+function withWorkspace(c: Context<AppEnv>, f: OAuthAuditFields): OAuthAuditFields {
+  const workspace = f.workspace ?? c.get("auditWorkspace");
+  return workspace ? { ...f, workspace } : f;
+}
+
 /** One audit row per token decision (DESIGN §7). Awaited: an OAuth decision is not answered before it is recorded. */
 export async function recordOAuthEvent(c: Context<AppEnv>, f: OAuthAuditFields): Promise<void> {
-  await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...f }, requestContext(c));
+  await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) }, requestContext(c));
+}
+
+/** The same row as a statement, to batch with the decision it records (see auditStatement). */
+export function oauthAuditStatement(c: Context<AppEnv>, f: OAuthAuditFields, opts: { ifChanged?: boolean } = {}): D1PreparedStatement {
+  return auditStatement(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) }, requestContext(c), opts);
 }

@@ -2,13 +2,13 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { configFor } from "../http/config";
 import { nowSeconds } from "../lib/clock";
-import { recordOAuthEvent } from "./audit";
+import { oauthAuditStatement } from "./audit";
 import { authenticateClient } from "./client-auth";
 import { verifyAccessToken } from "./access-token";
 import { loadKeyRing } from "./keys";
 import { OAuthError } from "./oauth-error";
 import { hashSecret } from "./secrets";
-import { getRefresh, getSession, revokeSession, revokeValue } from "./store-d1";
+import { getRefresh, getSession, revocationStatements, revokeSessionStatements } from "./store-d1";
 
 export const revokeRoutes = new Hono<AppEnv>();
 
@@ -26,8 +26,11 @@ revokeRoutes.post("/", async (c) => {
       const row = await getRefresh(c.env.DB, await hashSecret(token));
       const session = row ? await getSession(c.env.DB, row.session_id) : null;
       if (session && session.client_id === client.client_id) {
-        await revokeSession(c.env.DB, session.id, "revoked_by_client", client.client_id, now);
-        await recordOAuthEvent(c, { event: "token.revoked", outcome: "ok", rule: "refresh_token", principal: session.principal_id, clientId: client.client_id, sessionId: session.id });
+        // The revocation and its audit row commit together (one D1 batch).
+        await c.env.DB.batch([
+          ...revokeSessionStatements(c.env.DB, session.id, "revoked_by_client", client.client_id, now),
+          oauthAuditStatement(c, { event: "token.revoked", outcome: "ok", rule: "refresh_token", principal: session.principal_id, clientId: client.client_id, sessionId: session.id, workspace: session.workspace_id }),
+        ]);
         return c.body(null, 200);
       }
     }
@@ -36,8 +39,10 @@ revokeRoutes.post("/", async (c) => {
     // An expired token needs no revocation; a valid one is revoked by its jti.
     const verified = await verifyAccessToken(token, ring, { issuer: config.issuer, audience: config.resource, now });
     if (verified.ok && verified.claims.client_id === client.client_id) {
-      await revokeValue(c.env.DB, "token", verified.claims.jti, "revoked_by_client", client.client_id, now);
-      await recordOAuthEvent(c, { event: "token.revoked", outcome: "ok", rule: "access_token", principal: verified.claims.sub, clientId: client.client_id, tokenJti: verified.claims.jti });
+      await c.env.DB.batch([
+        ...revocationStatements(c.env.DB, { kind: "token", value: verified.claims.jti, workspace: verified.claims.ws, reason: "revoked_by_client", by: client.client_id, now }),
+        oauthAuditStatement(c, { event: "token.revoked", outcome: "ok", rule: "access_token", principal: verified.claims.sub, clientId: client.client_id, tokenJti: verified.claims.jti, workspace: verified.claims.ws }),
+      ]);
     }
     return c.body(null, 200);
   } catch (e) {

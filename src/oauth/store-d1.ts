@@ -157,30 +157,62 @@ export async function rotateRefresh(db: D1Database, oldHash: string, newHash: st
   return (update?.meta.changes ?? 0) === 1;
 }
 
-/** Revokes a session: refresh tokens stop working and /mcp refuses its access tokens (revocations table). */
-export async function revokeSession(db: D1Database, sessionId: string, reason: string, by: string, now: number): Promise<void> {
-  await db.batch([
+/**
+ * Revokes a session: refresh tokens stop working and /mcp refuses its access tokens (revocations table). The row
+ * carries the session's own workspace; a session id is random and belongs to exactly one workspace.
+ */
+export function revokeSessionStatements(db: D1Database, sessionId: string, reason: string, by: string, now: number): D1PreparedStatement[] {
+  return [
     db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE id = ?").bind(now, reason, sessionId),
-    db.prepare("INSERT OR IGNORE INTO revocations (kind, value, revoked_at, revoked_by, reason) VALUES ('session', ?, ?, ?, ?)").bind(sessionId, now, by, reason),
-  ]);
+    db
+      .prepare("INSERT OR IGNORE INTO revocations (workspace_id, kind, value, revoked_at, revoked_by, reason) VALUES (COALESCE((SELECT workspace_id FROM sessions WHERE id = ?1), ''), 'session', ?1, ?2, ?3, ?4)")
+      .bind(sessionId, now, by, reason),
+  ];
 }
 
-export async function revokeValue(db: D1Database, kind: "session" | "principal" | "client" | "token", value: string, reason: string, by: string, now: number): Promise<void> {
-  if (kind === "session") return revokeSession(db, value, reason, by, now);
-  const stmts = [db.prepare("INSERT OR REPLACE INTO revocations (kind, value, revoked_at, revoked_by, reason) VALUES (?, ?, ?, ?, ?)").bind(kind, value, now, by, reason)];
-  // Sessions end, and grants still in flight (pending sign-ins, unexchanged codes) are dropped with them.
-  if (kind === "principal") {
-    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE principal_id = ?").bind(now, reason, value));
-    stmts.push(db.prepare("DELETE FROM auth_codes WHERE principal_id = ?").bind(value));
-    stmts.push(db.prepare("DELETE FROM auth_requests WHERE principal_id = ?").bind(value));
+export async function revokeSession(db: D1Database, sessionId: string, reason: string, by: string, now: number): Promise<void> {
+  await db.batch(revokeSessionStatements(db, sessionId, reason, by, now));
+}
+
+export interface Revocation {
+  kind: "session" | "principal" | "client" | "token";
+  value: string;
+  /** The workspace it applies to: principal and client ids are shared by every workspace, their revocation is not. */
+  workspace: string;
+  reason: string;
+  by: string;
+  now: number;
+}
+
+/**
+ * The statements of one revocation, for a caller to batch with its audit row (one transaction). Everything it
+ * ends is in `workspace`: the principal's or client's sessions and unexchanged codes there, a task client there.
+ * What has no workspace yet is touched only when nothing outside `workspace` uses it: a principal's sign-ins in
+ * flight (the workspace is chosen at consent) when it is listed in no other workspace, and a public client's
+ * registration when no other workspace has had a session of it.
+ */
+export function revocationStatements(db: D1Database, r: Revocation): D1PreparedStatement[] {
+  if (r.kind === "session") return revokeSessionStatements(db, r.value, r.reason, r.by, r.now);
+  const { value, workspace: ws, reason, now } = r;
+  const stmts = [db.prepare("INSERT OR REPLACE INTO revocations (workspace_id, kind, value, revoked_at, revoked_by, reason) VALUES (?, ?, ?, ?, ?, ?)").bind(ws, r.kind, value, now, r.by, reason)];
+  if (r.kind === "principal") {
+    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE principal_id = ? AND workspace_id = ?").bind(now, reason, value, ws));
+    stmts.push(db.prepare("DELETE FROM auth_codes WHERE principal_id = ? AND workspace_id = ?").bind(value, ws));
+    stmts.push(db.prepare("DELETE FROM auth_requests WHERE principal_id = ?1 AND NOT EXISTS (SELECT 1 FROM principals WHERE id = ?1 AND workspace_id <> ?2)").bind(value, ws));
   }
-  if (kind === "client") {
-    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE client_id = ?").bind(now, reason, value));
-    stmts.push(db.prepare("DELETE FROM auth_codes WHERE client_id = ?").bind(value));
-    stmts.push(db.prepare("DELETE FROM auth_requests WHERE client_id = ?").bind(value));
-    // A revoked public registration is removed: the client must register again, and an admin can see it did.
-    stmts.push(db.prepare("DELETE FROM oauth_clients WHERE client_id = ? AND kind = 'public'").bind(value));
-    stmts.push(db.prepare("UPDATE oauth_clients SET expires_at = ? WHERE client_id = ? AND kind = 'task'").bind(now, value));
+  if (r.kind === "client") {
+    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE client_id = ? AND workspace_id = ?").bind(now, reason, value, ws));
+    stmts.push(db.prepare("DELETE FROM auth_codes WHERE client_id = ? AND workspace_id = ?").bind(value, ws));
+    // A public registration no other workspace uses is removed: the client must register again, and an admin can
+    // see it did. One shared with another workspace stays; its tokens for this workspace are refused all the same.
+    const unshared = "NOT EXISTS (SELECT 1 FROM sessions WHERE client_id = ?1 AND workspace_id <> ?2)";
+    stmts.push(db.prepare(`DELETE FROM auth_requests WHERE client_id = ?1 AND ${unshared}`).bind(value, ws));
+    stmts.push(db.prepare(`DELETE FROM oauth_clients WHERE client_id = ?1 AND kind = 'public' AND ${unshared}`).bind(value, ws));
+    stmts.push(db.prepare("UPDATE oauth_clients SET expires_at = ? WHERE client_id = ? AND kind = 'task' AND workspace_id = ?").bind(now, value, ws));
   }
-  await db.batch(stmts);
+  return stmts;
+}
+
+export async function revokeValue(db: D1Database, r: Revocation): Promise<void> {
+  await db.batch(revocationStatements(db, r));
 }

@@ -143,7 +143,8 @@ async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, clie
   const config = configFor(c.env);
   if (client.kind !== "task" || !client.principal_id || !client.workspace_id) throw new OAuthError("unauthorized_client", "This client may not use client_credentials.");
   if (client.expires_at !== null && client.expires_at <= now) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_expired");
-  const revoked = await c.env.DB.prepare("SELECT 1 FROM revocations WHERE (kind = 'client' AND value = ?) OR (kind = 'principal' AND value = ? AND revoked_at >= ?) LIMIT 1").bind(client.client_id, client.principal_id, client.created_at).first();
+  // Only the task's own workspace's revocations count: another workspace may list a task of the same id.
+  const revoked = await c.env.DB.prepare("SELECT 1 FROM revocations WHERE workspace_id = ? AND ((kind = 'client' AND value = ?) OR (kind = 'principal' AND value = ? AND revoked_at >= ?)) LIMIT 1").bind(client.workspace_id, client.client_id, client.principal_id, client.created_at).first();
   if (revoked) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
   const snapshot = await currentPolicy(c.env.DB, client.workspace_id);
   const tools = client.tools ? (JSON.parse(client.tools) as string[]) : [];

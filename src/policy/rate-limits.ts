@@ -13,6 +13,15 @@ export function nearestPerMinute(n: number): PerMinute {
   return RATE_LIMITS.reduce<PerMinute>((best, r) => (Math.abs(r - n) < Math.abs(best - n) ? r : best), RATE_LIMITS[0]);
 }
 
+/**
+ * The bucket a tool call counts against: one per workspace, principal and tool. Principal ids are the same string
+ * in every workspace ("user:<email>", "task:<id>"), so without the workspace one workspace's callers would use
+ * up another's quota.
+ */
+export function rateLimitKey(workspace: string, principal: string, tool: string): string {
+  return `${workspace}\u0000${principal}\u0000${tool}`;
+}
+
 /** The Workers Rate Limiting binding's shape, declared here so this module stays free of runtime types. */
 interface Limiter {
   limit(options: { key: string }): Promise<{ success: boolean }>;

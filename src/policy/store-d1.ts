@@ -74,16 +74,17 @@ export interface CallerState {
 
 /**
  * The per-call read: the workspace's current policy version and whether the token's session or id is revoked,
- * or its principal or client was revoked at or after the token was issued. One round trip.
+ * or its principal or client was revoked at or after the token was issued. Revocations count only in the
+ * token's own workspace (a session id belongs to one workspace already). One round trip.
  */
 export async function readCallerState(db: D1Database, q: { workspace: string; sessionId: string; principal: string; clientId: string; jti: string; iat: number }): Promise<CallerState> {
   const [head, revoked, member, client] = await db.batch<{ v: number } | { kind: string } | { one: number } | { client_name: string | null }>([
     db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(q.workspace),
     db
       .prepare(
-        "SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?1) OR (kind = 'token' AND value = ?2) OR (kind = 'principal' AND value = ?3 AND revoked_at >= ?5) OR (kind = 'client' AND value = ?4 AND revoked_at >= ?5) LIMIT 1",
+        "SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?1) OR (workspace_id = ?6 AND ((kind = 'token' AND value = ?2) OR (kind = 'principal' AND value = ?3 AND revoked_at >= ?5) OR (kind = 'client' AND value = ?4 AND revoked_at >= ?5))) LIMIT 1",
       )
-      .bind(q.sessionId, q.jti, q.principal, q.clientId, q.iat),
+      .bind(q.sessionId, q.jti, q.principal, q.clientId, q.iat, q.workspace),
     db.prepare("SELECT 1 AS one FROM principals WHERE workspace_id = ? AND id = ?").bind(q.workspace, q.principal),
     db.prepare("SELECT client_name FROM oauth_clients WHERE client_id = ?").bind(q.clientId),
   ]);
