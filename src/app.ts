@@ -24,7 +24,8 @@ app.use("*", async (c, next) => {
   c.set("requestId", c.req.header("cf-ray") ?? randomId(8));
   await next();
   c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
+  // HTML pages set their own policy (src/http/page-headers.ts); everything else leaks no referrer.
+  if (!c.res.headers.has("Referrer-Policy")) c.header("Referrer-Policy", "no-referrer");
 });
 app.use("*", hostOriginGuard);
 app.onError(onError);

@@ -22,26 +22,38 @@ export type AuthorizeCheck =
 
 const KNOWN_SCOPES = new Set<string>([...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE, APPROVE_SCOPE]);
 
-export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: string; redirect_uris: string[] } | null, resource: string): AuthorizeCheck {
+/**
+ * `client.consented` says whether any user has ever completed consent for this client. Until one has, an error
+ * after the redirect URI is known is shown on a page instead of redirected: anyone can register an https
+ * redirect URI, and redirecting errors to it before any user interaction would make /authorize an open
+ * redirector (RFC 9700 §4.11.2).
+ */
+export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: string; redirect_uris: string[]; consented: boolean } | null, resource: string): AuthorizeCheck {
   const clientId = q.get("client_id");
   if (!clientId || !client) return { ok: false, show: "Unknown client. Register the client again and retry." };
   const registered = client.redirect_uris;
   const requested = q.get("redirect_uri") ?? (registered.length === 1 ? registered[0]! : null);
   if (!requested || !matchRedirectUri(requested, registered)) return { ok: false, show: "The redirect URI does not match the one this client registered." };
   const state = q.get("state");
-  const fail = (error: string, description: string): AuthorizeCheck => ({ ok: false, redirect: { uri: requested, error, description, state } });
+  const fail = (error: string, description: string): AuthorizeCheck =>
+    client.consented ? { ok: false, redirect: { uri: requested, error, description, state } } : { ok: false, show: `The app's sign-in request was refused (${error}): ${description}` };
   for (const key of ["client_id", "redirect_uri", "state", "scope", "resource", "code_challenge", "code_challenge_method", "response_type"]) {
     if (q.getAll(key).length > 1) return fail("invalid_request", `Parameter ${key} is repeated.`);
   }
   if (q.get("response_type") !== "code") return fail("unsupported_response_type", "Only response_type=code is supported.");
   const challenge = q.get("code_challenge");
   if (!challenge || q.get("code_challenge_method") !== "S256" || !isS256Challenge(challenge)) return fail("invalid_request", "PKCE with code_challenge_method=S256 is required.");
+  // RFC 8707 §2: this server protects exactly one resource, so an absent `resource` means that one. Claude.ai's
+  // custom connectors, Claude Code and the Codex CLI send none; a `resource` that is present must be ours.
   const res = q.get("resource");
-  if (res !== resource) return fail("invalid_target", `resource must be ${resource}.`);
+  if (res !== null && res !== resource) return fail("invalid_target", `resource must be ${resource}.`);
   const scope = (q.get("scope") ?? "").trim();
   if (scope.length > 200) return fail("invalid_scope", "The requested scope is too long.");
+  // Unknown scope values are ignored (RFC 6749 §3.3 lets the server fully or partially ignore the request). A
+  // request naming none of ours (`openid profile offline_access`, `mcp`, `claudeai`) is a request with no scope:
+  // least privilege preselected, the rest offered on the consent page. `offline_access` asks for nothing extra:
+  // every authorization-code grant already gets a rotating refresh token bound to the session's lifetime.
   const values = scope.split(/\s+/).filter(Boolean);
-  if (values.length > 0 && !values.some((v) => KNOWN_SCOPES.has(v))) return fail("invalid_scope", `Known scopes: ${[...KNOWN_SCOPES].join(" ")}.`);
   return { ok: true, params: { clientId, redirectUri: requested, state, codeChallenge: challenge, scope: values.filter((v) => KNOWN_SCOPES.has(v)).join(" ") } };
 }
 

@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../env";
 import { configFor, type GatewayConfig } from "../http/config";
+import { htmlPageHeaders } from "../http/page-headers";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
 import { userPrincipalId } from "../policy/compile";
@@ -11,7 +12,7 @@ import { accessFor } from "./consent-data";
 import { ConsentPage, ErrorPage, LoginPage } from "./pages";
 import { hashSecret, newAuthCode } from "./secrets";
 import { DEFAULT_SESSION_POLICY } from "./session-policy";
-import { getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow } from "./store-d1";
+import { clientHasConsent, getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow } from "./store-d1";
 import { oidcConfigured, oidcLabel } from "./oidc-config";
 import { recordOAuthEvent } from "./audit";
 import { upstreamAuthorizationEndpoint } from "./oidc-upstream";
@@ -20,16 +21,8 @@ export const authorizeRoutes = new Hono<AppEnv>();
 
 const COOKIE = "gh_authz";
 
-/** Pages may post only to us and redirect only to the client's registered redirect URI (CSP form-action). */
-function pageHeaders(c: Context<AppEnv>, redirectUri?: string): void {
-  const formAction = redirectUri ? `'self' ${new URL(redirectUri).origin}` : "'self'";
-  c.header("Content-Security-Policy", `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
-  c.header("X-Frame-Options", "DENY");
-  c.header("Cache-Control", "no-store");
-}
-
 function showError(c: Context<AppEnv>, message: string, status: 400 | 403 = 400): Response | Promise<Response> {
-  pageHeaders(c);
+  htmlPageHeaders(c);
   return c.html(<ErrorPage message={message} />, status);
 }
 
@@ -61,10 +54,10 @@ export async function continuedRequest(c: Context<AppEnv>, form: FormData): Prom
   return row;
 }
 
-async function clientView(db: D1Database, clientId: string): Promise<{ name: string; redirectUris: string[] } | null> {
+async function clientView(db: D1Database, clientId: string): Promise<{ name: string; redirectUris: string[]; consented: boolean } | null> {
   const client = await getClient(db, clientId);
   if (!client || client.kind !== "public") return null;
-  return { name: client.client_name ?? "An MCP client", redirectUris: JSON.parse(client.redirect_uris) as string[] };
+  return { name: client.client_name ?? "An MCP client", redirectUris: JSON.parse(client.redirect_uris) as string[], consented: await clientHasConsent(db, clientId) };
 }
 
 // GET /authorize (OAuth 2.1 §4.1.1): validate, remember the request, show sign-in.
@@ -73,7 +66,7 @@ authorizeRoutes.get("/", async (c) => {
   const q = new URL(c.req.url).searchParams;
   const clientId = q.get("client_id");
   const client = clientId && clientId.length <= 100 ? await clientView(c.env.DB, clientId) : null;
-  const checked = checkAuthorizeRequest(q, client ? { client_id: clientId!, redirect_uris: client.redirectUris } : null, config.resource);
+  const checked = checkAuthorizeRequest(q, client ? { client_id: clientId!, redirect_uris: client.redirectUris, consented: client.consented } : null, config.resource);
   if (!checked.ok) {
     if ("show" in checked) return showError(c, checked.show);
     const r = checked.redirect;
@@ -88,7 +81,8 @@ authorizeRoutes.get("/", async (c) => {
   const devUsers = config.loopback
     ? (await c.env.DB.prepare("SELECT email, MAX(display_name) AS name FROM principals WHERE kind = 'user' AND email IS NOT NULL GROUP BY email ORDER BY email").all<{ email: string; name: string | null }>()).results
     : [];
-  pageHeaders(c, await upstreamAuthorizationEndpoint(c.env));
+  // The login post may end at the identity provider, or (nothing granted) back at the client with an error.
+  htmlPageHeaders(c, [await upstreamAuthorizationEndpoint(c.env), p.redirectUri]);
   return c.html(<LoginPage clientName={client!.name} redirectHost={new URL(p.redirectUri).host} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
 });
 
@@ -111,7 +105,7 @@ export async function showConsent(c: Context<AppEnv>, row: AuthRequestRow, who: 
     ...o,
     tools: o.tier === "admin" || o.tier === "approve" ? [] : usable.flatMap((a) => a.toolsByTier.get(o.tier as never) ?? []).filter((t, i, all) => all.indexOf(t) === i),
   }));
-  pageHeaders(c, row.redirect_uri);
+  htmlPageHeaders(c, [row.redirect_uri]);
   return c.html(
     <ConsentPage clientName={client.name} redirectHost={new URL(row.redirect_uri).host} email={who.email} requestId={row.id} csrf={row.csrf} workspaces={usable.map((a) => a.workspace)} options={options} />,
   );
@@ -140,7 +134,10 @@ authorizeRoutes.post("/consent", async (c) => {
   if (!row.principal_id || !row.email) return showError(c, "Sign in first. Start again from your app.");
   if (!(await takeAuthRequest(c.env.DB, row.id))) return showError(c, "This sign-in was already completed.");
   if (form.get("decision") !== "allow") {
-    await recordOAuthEvent(c, { event: "oauth.consent", outcome: "denied", rule: "user_denied", principal: row.principal_id, clientId: row.client_id });
+    // The denial belongs to the workspace shown on the form, if the user is listed there; otherwise to none.
+    const shown = form.get("workspace");
+    const listedIn = typeof shown === "string" && (await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(shown, row.principal_id).first()) !== null ? shown : undefined;
+    await recordOAuthEvent(c, { event: "oauth.consent", outcome: "denied", rule: "user_denied", principal: row.principal_id, clientId: row.client_id, ...(listedIn ? { workspace: listedIn } : {}) });
     return redirectWithError(config, row.redirect_uri, "access_denied", "The user denied access.", row.state);
   }
   const groups = row.groups ? (JSON.parse(row.groups) as string[]) : [];

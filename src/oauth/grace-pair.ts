@@ -18,18 +18,45 @@ async function keyFor(refreshToken: string): Promise<CryptoKey> {
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
-export async function sealPair(refreshToken: string, pair: TokenPair): Promise<string> {
+/**
+ * Who rotated the token: SHA-256 of the user agent and of the IP address. A duplicate refresh gets the sealed
+ * pair only from the same client (checked by the caller) and the same user agent or IP; a thief replaying a
+ * just-rotated token from elsewhere is treated as reuse (RFC 9700 §4.14.2).
+ */
+export interface GraceBinding {
+  ua: string | null;
+  ip: string | null;
+}
+
+async function digest(value: string | undefined): Promise<string | null> {
+  if (!value) return null;
+  return b64(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))));
+}
+
+export async function graceBinding(userAgent: string | undefined, ip: string | undefined): Promise<GraceBinding> {
+  return { ua: await digest(userAgent), ip: await digest(ip) };
+}
+
+/** Same user agent or same IP (on Cloudflare every request has an IP; an absent user agent matches an absent one). */
+export function sameRequester(a: GraceBinding, b: GraceBinding): boolean {
+  return a.ua === b.ua || (a.ip !== null && a.ip === b.ip);
+}
+
+export async function sealPair(refreshToken: string, pair: TokenPair, binding: GraceBinding): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await keyFor(refreshToken), new TextEncoder().encode(JSON.stringify(pair))));
+  const plain = new TextEncoder().encode(JSON.stringify({ pair, binding }));
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await keyFor(refreshToken), plain));
   return `${b64(iv)}.${b64(ct)}`;
 }
 
-export async function openPair(refreshToken: string, sealed: string): Promise<TokenPair | undefined> {
+export async function openPair(refreshToken: string, sealed: string): Promise<{ pair: TokenPair; binding: GraceBinding } | undefined> {
   const [iv, ct] = sealed.split(".");
   if (!iv || !ct) return undefined;
   try {
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: unb64(iv) }, await keyFor(refreshToken), unb64(ct));
-    return JSON.parse(new TextDecoder().decode(plain)) as TokenPair;
+    const opened = JSON.parse(new TextDecoder().decode(plain)) as { pair?: TokenPair; binding?: GraceBinding };
+    if (!opened.pair || !opened.binding) return undefined;
+    return { pair: opened.pair, binding: opened.binding };
   } catch {
     return undefined;
   }

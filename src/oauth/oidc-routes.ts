@@ -3,6 +3,7 @@ import { getCookie } from "hono/cookie";
 import * as oauth from "oauth4webapi";
 import type { AppEnv } from "../env";
 import { configFor } from "../http/config";
+import { htmlPageHeaders } from "../http/page-headers";
 import { nowSeconds } from "../lib/clock";
 import { userPrincipalId } from "../policy/compile";
 import { recordOAuthEvent } from "./audit";
@@ -68,9 +69,7 @@ async function knownGroups(db: D1Database): Promise<Set<string>> {
 }
 
 function errorPage(c: Context<AppEnv>, status: 400 | 403 | 502 = 400, message = GENERIC): Response | Promise<Response> {
-  c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-  c.header("X-Frame-Options", "DENY");
-  c.header("Cache-Control", "no-store");
+  htmlPageHeaders(c);
   return c.html(ErrorPage({ message }), status);
 }
 

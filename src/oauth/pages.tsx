@@ -13,7 +13,8 @@ function Layout(props: { title: string; children: Child }) {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        {/* Our forms must state our origin (a no-referrer page posts "Origin: null"); see src/http/page-headers.ts. */}
+        <meta name="referrer" content="same-origin" />
         <title>{props.title} · Gatehouse</title>
         <style>{STYLE}</style>
       </head>

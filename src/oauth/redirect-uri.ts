@@ -1,10 +1,35 @@
 import { isLoopbackUrl } from "../http/loopback";
 
 /**
- * Redirect URIs a public client may register (RFC 9700 §4.1, OAuth 2.1 §2.3.1): https, or http on a loopback
- * address (native apps, RFC 8252 §7.3). Refused: other schemes (javascript:, data:, custom schemes), fragments,
- * userinfo, wildcards, and any string that is not already in its canonical form (case or whitespace tricks,
- * control characters, percent-encoded host), so what is stored is exactly what is matched later.
+ * Schemes that are never a native app's private-use redirect: script and document schemes that a browser would
+ * run or render itself, local files, the web's own transports (http/https have their own rules above), and
+ * schemes that hand the URL to another application or browser component.
+ */
+const NOT_PRIVATE_USE = new Set([
+  "javascript:", "vbscript:", "data:", "blob:", "file:", "filesystem:", "about:", "view-source:", "jar:", "resource:",
+  "http:", "https:", "ws:", "wss:", "ftp:", "mailto:", "tel:", "sms:", "urn:", "intent:",
+  "chrome:", "chrome-extension:", "edge:", "moz-extension:", "ms-browser-extension:", "safari-extension:",
+]);
+
+/**
+ * A native app's private-use URI scheme redirect (RFC 8252 §7.1), e.g. Cursor's
+ * `cursor://anysphere.cursor-mcp/oauth/callback` or `com.example.app:/oauth2redirect`. The scheme must name the
+ * app: either a reverse domain name (it contains a dot, as §7.1 asks) or a URI with a host. A bare `myapp:x`
+ * (no host, no domain) is refused. It is matched exactly, and PKCE S256, mandatory here, protects the code from
+ * another app claiming the same scheme (RFC 8252 §8.1).
+ */
+function isPrivateUseRedirect(url: URL): boolean {
+  if (NOT_PRIVATE_USE.has(url.protocol)) return false;
+  const scheme = url.protocol.slice(0, -1);
+  return scheme.includes(".") || url.host !== "";
+}
+
+/**
+ * Redirect URIs a public client may register (RFC 9700 §4.1, OAuth 2.1 §2.3.1): https, http on a loopback
+ * address (native apps, RFC 8252 §7.3), or a native app's private-use scheme (RFC 8252 §7.1; Cursor registers
+ * one). Refused: other schemes (javascript:, data:, file:, vbscript:, …), schemes without a host or domain,
+ * fragments, userinfo, wildcards, and any string that is not already in its canonical form (case or whitespace
+ * tricks, control characters, percent-encoded host), so what is stored is exactly what is matched later.
  */
 export function checkRedirectUri(raw: unknown): { ok: true; uri: string } | { ok: false; reason: string } {
   if (typeof raw !== "string") return { ok: false, reason: "not a string" };
@@ -24,6 +49,7 @@ export function checkRedirectUri(raw: unknown): { ok: true; uri: string } | { ok
   if (url.username || url.password) return { ok: false, reason: "userinfo" };
   if (url.protocol === "https:") return { ok: true, uri: raw };
   if (url.protocol === "http:" && isLoopbackUrl(url)) return { ok: true, uri: raw };
+  if (isPrivateUseRedirect(url)) return { ok: true, uri: raw };
   return { ok: false, reason: `scheme ${url.protocol} not allowed` };
 }
 

@@ -8,7 +8,9 @@ import { grantedTools, principalGroups } from "../policy/evaluate";
 import { currentPolicy } from "../policy/store-d1";
 import { recordOAuthEvent } from "./audit";
 import { authenticateClient } from "./client-auth";
-import { openPair, sealPair, type TokenPair } from "./grace-pair";
+import { graceBinding, openPair, sameRequester, sealPair, type GraceBinding, type TokenPair } from "./grace-pair";
+import { consentOptions } from "./authorize-request";
+import { accessFor } from "./consent-data";
 import { issueAccessToken } from "./issue";
 import { OAuthError } from "./oauth-error";
 import { verifyS256 } from "./pkce";
@@ -47,6 +49,15 @@ function respond(pair: TokenPair): Response {
   return tokenJson({ access_token: pair.access_token, token_type: "Bearer", expires_in: pair.expires_in, scope: pair.scope, refresh_token: pair.refresh_token });
 }
 
+/**
+ * RFC 8707 §2.2 on every grant: this server issues tokens for exactly one resource, so an absent `resource` means
+ * it (Claude.ai, Claude Code and the Codex CLI send none) and a present one must equal it.
+ */
+function checkResource(form: URLSearchParams, config: GatewayConfig): void {
+  const resource = form.get("resource");
+  if (resource !== null && resource !== config.resource) throw new OAuthError("invalid_target", `resource must be ${config.resource}.`);
+}
+
 async function authorizationCode(c: Context<AppEnv>, form: URLSearchParams, client: ClientRow, now: number): Promise<Response> {
   const config = configFor(c.env);
   if (client.kind !== "public") throw new OAuthError("unauthorized_client", "This client may not use authorization_code.");
@@ -54,10 +65,10 @@ async function authorizationCode(c: Context<AppEnv>, form: URLSearchParams, clie
   const verifier = form.get("code_verifier");
   if (!code || code.length > 200) throw new OAuthError("invalid_request", "code is required.");
   if (!verifier) throw new OAuthError("invalid_request", "code_verifier is required (PKCE).");
-  const resource = form.get("resource");
-  if (resource !== null && resource !== config.resource) throw new OAuthError("invalid_target", `resource must be ${config.resource}.`);
+  checkResource(form, config);
   const { row, first } = await consumeCode(c.env.DB, await hashSecret(code), now);
   if (!row) throw new OAuthError("invalid_grant", "The authorization code is invalid.", "unknown_code");
+  c.set("auditWorkspace", row.workspace_id);
   if (!first) {
     // RFC 6749 §4.1.2: a replayed code should revoke what the first use issued.
     await revokeSession(c.env.DB, row.session_id, "code_replay", "gatehouse", now);
@@ -94,55 +105,83 @@ async function refreshToken(c: Context<AppEnv>, form: URLSearchParams, client: C
   const config = configFor(c.env);
   const presented = form.get("refresh_token");
   if (!presented || presented.length > 200) throw new OAuthError("invalid_request", "refresh_token is required.");
+  checkResource(form, config);
   const hash = await hashSecret(presented);
   const row = await getRefresh(c.env.DB, hash);
   if (!row) throw new OAuthError("invalid_grant", "The refresh token is invalid.", "unknown_refresh_token");
   const session = await getSession(c.env.DB, row.session_id);
   if (!session) throw new OAuthError("invalid_grant", "The refresh token is invalid.", "no_session");
+  c.set("auditWorkspace", session.workspace_id);
   if (session.client_id !== client.client_id) throw new OAuthError("invalid_grant", "The refresh token is invalid.", "refresh_of_another_client");
   const state = sessionState(session, now);
   if (state !== "active") throw new OAuthError("invalid_grant", "The session has ended. Sign in again.", `session_${state}`);
 
   // Reuse is decided first: a stolen rotated token revokes the session whatever else the request asks for.
+  const binding = await graceBinding(c.req.header("user-agent"), c.req.header("cf-connecting-ip"));
   const decision = refreshDecision(row, now);
-  if (decision.kind === "grace") return graceOrReuse(c, presented, decision.sealed, session, now);
-  if (decision.kind === "reuse") return reuseDetected(c, session, now);
+  if (decision.kind === "grace") return graceOrReuse(c, presented, decision.sealed, session, binding, now);
+  if (decision.kind === "reuse") return reuseDetected(c, session, now, "refresh_token_reuse");
 
   const requested = form.get("scope");
   const sessionScopes = new Set(session.scope.split(" "));
   if (requested !== null && !requested.split(" ").filter(Boolean).every((s) => sessionScopes.has(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.", "scope_widening");
-  const scope = requested !== null && requested.trim() ? requested.split(" ").filter(Boolean).join(" ") : session.scope;
+  const wanted = requested !== null && requested.trim() ? requested.split(" ").filter(Boolean) : session.scope.split(" ");
+  // Access is re-resolved on every refresh, against the workspace's current policy: a user removed from the
+  // policy, or from the group that granted a tier, loses it at the next refresh, not at the end of the session.
+  const scope = await stillGranted(c, session, wanted, now);
 
   const next = newRefreshToken();
   const pair = await pairFor(c, config, session, scope, next, now);
-  const won = await rotateRefresh(c.env.DB, hash, await hashSecret(next), session.id, await sealPair(presented, pair), now);
+  const won = await rotateRefresh(c.env.DB, hash, await hashSecret(next), session.id, await sealPair(presented, pair, binding), now);
   if (!won) {
     // A concurrent refresh of the same token won the race: return what it issued.
     const again = await getRefresh(c.env.DB, hash);
     const d = again ? refreshDecision(again, now) : ({ kind: "reuse" } as const);
-    if (d.kind === "grace") return graceOrReuse(c, presented, d.sealed, session, now);
-    return reuseDetected(c, session, now);
+    if (d.kind === "grace") return graceOrReuse(c, presented, d.sealed, session, binding, now);
+    return reuseDetected(c, session, now, "refresh_token_reuse");
   }
   await recordOAuthEvent(c, { event: "token.refreshed", outcome: "ok", principal: session.principal_id, principalKind: session.principal_kind, clientId: client.client_id, sessionId: session.id, tokenJti: pair.jti, workspace: session.workspace_id, detail: scope });
   return respond(pair);
 }
 
-async function graceOrReuse(c: Context<AppEnv>, presented: string, sealed: string, session: SessionRow, now: number): Promise<Response> {
-  const pair = await openPair(presented, sealed);
-  if (!pair) return reuseDetected(c, session, now);
-  await recordOAuthEvent(c, { event: "token.refreshed", outcome: "ok", rule: "grace_duplicate", principal: session.principal_id, clientId: session.client_id, sessionId: session.id, workspace: session.workspace_id });
-  return respond(pair);
+/**
+ * The session's scope narrowed to what the user is still granted in its workspace (tiers through the current
+ * policy and the groups from sign-in; admin and approve only while still an admin or approver). Nothing left
+ * ends the session. IdP groups themselves are those of the sign-in: Gatehouse keeps no upstream token to ask
+ * the provider again, so a change at the provider applies at the next sign-in (within the absolute lifetime).
+ */
+async function stillGranted(c: Context<AppEnv>, session: SessionRow, wanted: string[], now: number): Promise<string> {
+  const groups = session.groups ? (JSON.parse(session.groups) as string[]) : [];
+  const access = session.email ? (await accessFor(c.env.DB, session.principal_id, session.email, groups, now)).find((a) => a.workspace === session.workspace_id) : undefined;
+  const allowed = new Set(access ? consentOptions(access.tiers, access.isAdmin, wanted.join(" "), access.isApprover).map((o) => o.scope) : []);
+  const scope = wanted.filter((s) => allowed.has(s));
+  if (scope.length === 0) {
+    await revokeSession(c.env.DB, session.id, "access_withdrawn", "gatehouse", now);
+    throw new OAuthError("invalid_grant", "Your access has changed. Sign in again.", "access_withdrawn");
+  }
+  return scope.join(" ");
 }
 
-async function reuseDetected(c: Context<AppEnv>, session: SessionRow, now: number): Promise<Response> {
-  await revokeSession(c.env.DB, session.id, "refresh_token_reuse", "gatehouse", now);
-  throw new OAuthError("invalid_grant", "The refresh token is invalid.", "refresh_token_reuse");
+async function graceOrReuse(c: Context<AppEnv>, presented: string, sealed: string, session: SessionRow, binding: GraceBinding, now: number): Promise<Response> {
+  const opened = await openPair(presented, sealed);
+  if (!opened) return reuseDetected(c, session, now, "refresh_token_reuse");
+  // The grace hands out a live token pair: only to the requester that rotated (same client, checked by the
+  // caller; same user agent or IP). Anything else is a replay of a rotated token, i.e. reuse.
+  if (!sameRequester(opened.binding, binding)) return reuseDetected(c, session, now, "refresh_grace_other_requester");
+  await recordOAuthEvent(c, { event: "token.refreshed", outcome: "ok", rule: "grace_duplicate", principal: session.principal_id, clientId: session.client_id, sessionId: session.id, workspace: session.workspace_id });
+  return respond(opened.pair);
+}
+
+async function reuseDetected(c: Context<AppEnv>, session: SessionRow, now: number, reason: "refresh_token_reuse" | "refresh_grace_other_requester"): Promise<Response> {
+  await revokeSession(c.env.DB, session.id, reason, "gatehouse", now);
+  throw new OAuthError("invalid_grant", "The refresh token is invalid.", reason);
 }
 
 async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, client: ClientRow, now: number): Promise<Response> {
   const config = configFor(c.env);
   if (client.kind !== "task" || !client.principal_id || !client.workspace_id) throw new OAuthError("unauthorized_client", "This client may not use client_credentials.");
   if (client.expires_at !== null && client.expires_at <= now) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_expired");
+  checkResource(form, config);
   // Only the task's own workspace's revocations count: another workspace may list a task of the same id.
   const revoked = await c.env.DB.prepare("SELECT 1 FROM revocations WHERE workspace_id = ? AND ((kind = 'client' AND value = ?) OR (kind = 'principal' AND value = ? AND revoked_at >= ?)) LIMIT 1").bind(client.workspace_id, client.client_id, client.principal_id, client.created_at).first();
   if (revoked) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
@@ -182,6 +221,8 @@ tokenRoutes.post("/", async (c) => {
     if (new URL(c.req.url).search) throw new OAuthError("invalid_request", "Send parameters in the body, not the query string.");
     const client = await authenticateClient(c.env.DB, c.req.header("authorization"), form);
     clientId = client.client_id;
+    // Refusals for an authenticated task client, a known code or session are that workspace's rows (audit/visibility.ts).
+    if (client.kind === "task" && client.workspace_id) c.set("auditWorkspace", client.workspace_id);
     const grant = form.get("grant_type");
     if (grant === "authorization_code") return await authorizationCode(c, form, client, now);
     if (grant === "refresh_token") return await refreshToken(c, form, client, now);

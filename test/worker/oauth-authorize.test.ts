@@ -37,6 +37,31 @@ async function expectErrorPage(res: Response, status: number): Promise<string> {
   return html;
 }
 
+function redirectCases(): Array<[string, string, Record<string, string | undefined>, Array<[string, string]>]> {
+  return [
+    ["PKCE missing", "invalid_request", { code_challenge: undefined, code_challenge_method: undefined }, []],
+    ["PKCE challenge without a method", "invalid_request", { code_challenge_method: undefined }, []],
+    ["PKCE method plain", "invalid_request", { code_challenge_method: "plain" }, []],
+    ["PKCE method s256 in lower case", "invalid_request", { code_challenge_method: "s256" }, []],
+    ["a malformed S256 challenge", "invalid_request", { code_challenge: "too-short" }, []],
+    ["resource of another server", "invalid_target", { resource: "https://evil.example/mcp" }, []],
+    ["resource with a trailing slash", "invalid_target", { resource: `${ORIGIN}/mcp/` }, []],
+    ["resource equal to the issuer", "invalid_target", { resource: ORIGIN }, []],
+    ["a repeated scope", "invalid_request", {}, [["scope", "db:read"], ["scope", "db:write"]]],
+    ["a repeated resource", "invalid_request", {}, [["resource", "https://evil.example/mcp"]]],
+    ["a repeated code_challenge", "invalid_request", {}, [["code_challenge", "A".repeat(43)]]],
+    ["a repeated response_type", "invalid_request", {}, [["response_type", "code"]]],
+    ["response_type token", "unsupported_response_type", { response_type: "token" }, []],
+  ];
+}
+
+/** A client some user has completed consent for (it has a session): /authorize may redirect its errors. */
+async function consentedClient(): Promise<string> {
+  const a = await signIn({});
+  expect((await exchange(a)).status).toBe(200);
+  return a.clientId;
+}
+
 afterEach(async () => {
   await setClock(0);
 });
@@ -156,26 +181,8 @@ describe("GET /authorize", () => {
   });
 
   describe("errors redirected to the client with error, state and iss", () => {
-    const redirectCases: Array<[string, string, Record<string, string | undefined>, Array<[string, string]>]> = [
-      ["PKCE missing", "invalid_request", { code_challenge: undefined, code_challenge_method: undefined }, []],
-      ["PKCE challenge without a method", "invalid_request", { code_challenge_method: undefined }, []],
-      ["PKCE method plain", "invalid_request", { code_challenge_method: "plain" }, []],
-      ["PKCE method s256 in lower case", "invalid_request", { code_challenge_method: "s256" }, []],
-      ["a malformed S256 challenge", "invalid_request", { code_challenge: "too-short" }, []],
-      ["resource missing", "invalid_target", { resource: undefined }, []],
-      ["resource of another server", "invalid_target", { resource: "https://evil.example/mcp" }, []],
-      ["resource with a trailing slash", "invalid_target", { resource: `${ORIGIN}/mcp/` }, []],
-      ["resource equal to the issuer", "invalid_target", { resource: ORIGIN }, []],
-      ["a repeated scope", "invalid_request", {}, [["scope", "db:read"], ["scope", "db:write"]]],
-      ["a repeated resource", "invalid_request", {}, [["resource", "https://evil.example/mcp"]]],
-      ["a repeated code_challenge", "invalid_request", {}, [["code_challenge", "A".repeat(43)]]],
-      ["a repeated response_type", "invalid_request", {}, [["response_type", "code"]]],
-      ["response_type token", "unsupported_response_type", { response_type: "token" }, []],
-      ["only unknown scopes", "invalid_scope", { scope: "openid email" }, []],
-    ];
-
-    it.each(redirectCases)("%s → 302 error=%s, nothing stored", async (_name, error, override, extra) => {
-      const clientId = await registerClient([REDIRECT]);
+    it.each(redirectCases())("%s → 302 error=%s, nothing stored (a client some user has consented to)", async (_name, error, override, extra) => {
+      const clientId = await consentedClient();
       const p = await pkce();
       const state = unique("state");
       const before = await count("auth_requests");
@@ -188,6 +195,34 @@ describe("GET /authorize", () => {
       expect(res.headers.get("set-cookie")).toBeNull();
       expect(await count("auth_requests")).toBe(before);
     });
+  });
+
+  // RFC 9700 §4.11.2: anyone can register an https redirect URI, so until some user has consented to a client,
+  // /authorize must not redirect its errors there (an open redirector before any user interaction).
+  it.each(redirectCases())("%s for a client nobody has consented to → 400 page, no redirect, nothing stored", async (_name, error, override, extra) => {
+    const clientId = await registerClient(["https://evil.example/landing"]);
+    const p = await pkce();
+    const before = await count("auth_requests");
+    const res = await authorize(authorizeQuery({ client_id: clientId, redirect_uri: "https://evil.example/landing", code_challenge: p.challenge, state: "s" }, override, extra));
+    const html = await expectErrorPage(res, 400);
+    expect(html).toContain(error);
+    expect(await count("auth_requests")).toBe(before);
+  });
+
+  // RFC 8707: this server has one resource, so clients that send none (Claude.ai connectors, Claude Code, the
+  // Codex CLI) mean it; and a request naming none of our scopes is a request with no scope.
+  it.each<[string, Record<string, string | undefined>]>([
+    ["no resource", { resource: undefined }],
+    ["only unknown scopes (openid profile offline_access)", { scope: "openid profile offline_access" }],
+    ["only the scope mcp", { scope: "mcp" }],
+    ["no resource and an unknown scope", { resource: undefined, scope: "claudeai" }],
+  ])("accepts %s: the login page, with no scope recorded (least privilege is preselected at consent)", async (_name, override) => {
+    const clientId = await registerClient([REDIRECT]);
+    const p = await pkce();
+    const res = await authorize(authorizeQuery({ client_id: clientId, redirect_uri: REDIRECT, code_challenge: p.challenge, state: "s" }, override));
+    expect(res.status, (await res.clone().text()).slice(0, 200)).toBe(200);
+    const row = await env.DB.prepare("SELECT scope FROM auth_requests ORDER BY created_at DESC, rowid DESC LIMIT 1").first<{ scope: string }>();
+    expect(row!.scope).toBe("");
   });
 });
 

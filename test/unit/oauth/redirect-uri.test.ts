@@ -16,6 +16,10 @@ describe("checkRedirectUri (what a public client may register)", () => {
     "http://127.1.2.3:9/cb",
     "http://localhost:3000/cb",
     "http://[::1]:8080/cb",
+    // RFC 8252 §7.1 private-use schemes: Cursor's, and a reverse-domain one.
+    "cursor://anysphere.cursor-mcp/oauth/callback",
+    "com.example.app:/oauth2redirect",
+    "vscode://vscode.github-authentication/did-authenticate",
   ])("accepts %j as is", (uri) => {
     expect(checkRedirectUri(uri)).toEqual({ ok: true, uri });
   });
@@ -24,7 +28,16 @@ describe("checkRedirectUri (what a public client may register)", () => {
     ["javascript:", "javascript:alert(1)", /scheme/],
     ["data:", "data:text/html,hi", /scheme/],
     ["file:", "file:///etc/passwd", /scheme/],
-    ["a custom scheme", "com.example.app:/cb", /scheme/],
+    ["vbscript:", "vbscript:msgbox(1)", /scheme/],
+    ["blob:", "blob:https://app.example/1", /scheme/],
+    ["a scheme without a host or domain", "myapp:callback", /scheme/],
+    ["a scheme with an empty authority", "myapp:///callback", /scheme/],
+    ["ws:", "ws://app.example/cb", /scheme/],
+    ["a browser-internal scheme", "chrome://settings/", /scheme/],
+    ["a private-use scheme with a fragment", "cursor://anysphere.cursor-mcp/cb#x", /fragment/],
+    ["a private-use scheme with userinfo", "cursor://u@anysphere.cursor-mcp/cb", /userinfo/],
+    ["an uppercase private-use scheme", "CURSOR://anysphere.cursor-mcp/cb", /canonical/],
+    ["a private-use wildcard", "cursor://*.cursor-mcp/cb", /wildcard/],
     ["http off loopback", "http://app.example/cb", /scheme/],
     ["http on a 127-prefixed name", "http://127.0.0.1.nip.io/cb", /scheme/],
     ["http on localhost.<evil>", "http://localhost.evil.com/cb", /scheme/],
