@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import factory from "libpg-query/wasm/libpg-query.js";
 import { instantiatePgQuery } from "../src/guard/wasm-parser";
 import { checkWriteStatements } from "../src/policy/write-check";
+import { err, field, out, terminalSafe, write } from "./terminal";
 
 /** The same PostgreSQL parser the Worker uses, from the package's WASM. */
 async function nodeParser() {
@@ -53,7 +54,7 @@ const { values, positionals } = parseArgs({
 });
 
 function fail(message: string, code = 1): never {
-  console.error(message);
+  err(message);
   process.exit(code);
 }
 
@@ -98,7 +99,7 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
 }
 
 function printErrors(errors: Array<{ path: string; message: string }>): void {
-  for (const e of errors) console.error(`  ${e.path}: ${e.message}`);
+  for (const e of errors) err(`  ${e.path}: ${e.message}`);
 }
 
 const [cmd, sub, arg] = positionals;
@@ -106,12 +107,12 @@ if (cmd === "policy" && sub === "validate") {
   const checked = validatePolicy(await readPolicy(arg));
   const errors = checked.ok ? await checkWriteStatements(checked.policy, await nodeParser()) : checked.errors;
   if (!checked.ok || errors.length > 0) {
-    console.error(`${arg}: ${errors.length} error(s)`);
+    err(`${arg}: ${errors.length} error(s)`);
     printErrors(errors);
     process.exit(1);
   }
   const compiled = await compilePolicy(checked.policy);
-  console.log(`${arg}: valid (workspace ${compiled.workspace}, ${compiled.tools.length} tools, ${compiled.grants.length} grants, hash ${compiled.hash.slice(0, 16)})`);
+  out(`${arg}: valid (workspace ${compiled.workspace}, ${compiled.tools.length} tools, ${compiled.grants.length} grants, hash ${compiled.hash.slice(0, 16)})`);
 } else if (cmd === "policy" && (sub === "diff" || sub === "apply")) {
   const document = await readPolicy(arg);
   const checked = validatePolicy(document);
@@ -122,21 +123,21 @@ if (cmd === "policy" && sub === "validate") {
   if (sub === "diff") {
     const current = await admin("GET", "/policy");
     const before = current.status === 200 ? validatePolicy(current.json.document) : undefined;
-    console.log(formatChanges(diffPolicies(before?.ok ? await compilePolicy(before.policy) : undefined, await compilePolicy(checked.policy))));
+    out(formatChanges(diffPolicies(before?.ok ? await compilePolicy(before.policy) : undefined, await compilePolicy(checked.policy))));
   } else {
     const res = await admin("POST", "/policy", document);
     if (res.status !== 200) {
-      console.error(`refused (${res.status}): ${String(res.json.error_description ?? res.json.error ?? "")}`);
+      err(`refused (${res.status}): ${String(res.json.error_description ?? res.json.error ?? "")}`);
       if (Array.isArray(res.json.errors)) printErrors(res.json.errors as Array<{ path: string; message: string }>);
       process.exit(1);
     }
-    console.log(`applied: workspace ${String(res.json.workspace)} version ${String(res.json.version)}`);
-    for (const line of res.json.changes as string[]) console.log(`  ${line}`);
+    out(`applied: workspace ${String(res.json.workspace)} version ${String(res.json.version)}`);
+    for (const line of res.json.changes as string[]) out(`  ${line}`);
   }
 } else if (cmd === "policy" && sub === "show") {
   const res = await admin("GET", "/policy");
   if (res.status !== 200) fail(`no policy (${res.status})`);
-  console.log(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
+  out(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
 } else if (cmd === "audit" && (sub === "export" || sub === "verify" || sub === "tail")) {
   const filters = new URLSearchParams((values.filter ?? []).map((f) => f.split("=", 2) as [string, string]));
   const token = await adminToken();
@@ -161,15 +162,16 @@ if (cmd === "policy" && sub === "validate") {
   if (sub === "export") {
     if (values.format !== "jsonl" && values.format !== "csv") fail("--format is jsonl or csv", 2);
     const text = await all(values.format);
-    if (values.out) await writeFile(values.out, text);
-    else process.stdout.write(text);
+    // Escaped in a file too (it is read with `cat` as often as parsed); JSONL stays lossless, see cli/terminal.ts.
+    if (values.out) await writeFile(values.out, terminalSafe(text, { keepNewlines: true }));
+    else write(text);
   } else if (sub === "verify") {
     // The server seals and checks the whole chain (every workspace); an admin sees only the verdict.
     const res = await fetch(`${values.url}/admin/api/audit/verify`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
     const verdict = (await res.json()) as { ok: boolean; rows: number; seq?: number; reason?: string; head?: { seq: number; hash: string } | null };
     if (!res.ok) fail(`verify refused (${res.status})`);
     if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.rows} rows verified before it)`);
-    console.log(`audit chain OK: ${verdict.rows} sealed rows, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}`);
+    out(`audit chain OK: ${verdict.rows} sealed rows, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}`);
   } else {
     let after = 0;
     for (;;) {
@@ -178,7 +180,7 @@ if (cmd === "policy" && sub === "validate") {
         for (const line of p.text.split("\n").filter(Boolean)) {
           const r = JSON.parse(line) as Record<string, unknown>;
           after = Number(r.seq);
-          if (!values.follow || after > 0) console.log([r.time, r.event, r.outcome, r.rule ?? "", r.principal ?? "", r.tool ?? "", r.rows ?? ""].join("  "));
+          if (!values.follow || after > 0) out([r.time, r.event, r.outcome, r.rule, r.principal, r.tool, r.rows].map(field).join("  "));
         }
         if (!p.next) break;
       }
@@ -196,19 +198,19 @@ if (cmd === "policy" && sub === "validate") {
   if (sub === "list") {
     const res = await api("GET", values.all ? "" : "?status=pending");
     if (res.status !== 200) fail(`refused (${res.status}): ${res.json.error_description ?? res.json.error ?? ""}`);
-    if (values.json) console.log(JSON.stringify(res.json.approvals, null, 2));
-    else for (const a of res.json.approvals as Array<Record<string, unknown>>) console.log(`${a.id}  ${a.status}  ${a.tool}  ${JSON.stringify(a.arguments)}  by ${a.requester}  expires ${a.expires_at}\n    ${String(a.sql).replace(/\s+/g, " ")}`);
+    if (values.json) out(JSON.stringify(res.json.approvals, null, 2));
+    else for (const a of res.json.approvals as Array<Record<string, unknown>>) out(`${field(a.id)}  ${field(a.status)}  ${field(a.tool)}  ${field(JSON.stringify(a.arguments))}  by ${field(a.requester)}  expires ${field(a.expires_at)}\n    ${field(String(a.sql).replace(/\s+/g, " "))}`);
   } else {
     if (!arg) fail(`usage: gatehouse approvals ${sub} <id>${sub === "deny" ? " --reason …" : ""}`, 2);
     const res = await api("POST", `/${encodeURIComponent(arg)}/${sub}`, values.reason ? { reason: values.reason } : {});
     if (res.status !== 200) fail(`refused (${res.status}): ${res.json.error_description ?? res.json.error ?? ""}`);
-    console.log(`${res.json.id}: ${res.json.status} by ${res.json.decided_by}`);
+    out(`${res.json.id}: ${res.json.status} by ${res.json.decided_by}`);
   }
 } else if (cmd === "token") {
   if (!values.user) fail("usage: gatehouse token --user <email> [--scope …]", 2);
-  console.log(await devToken({ user: values.user, ...(values.scope ? { scope: values.scope } : {}) }));
+  out(await devToken({ user: values.user, ...(values.scope ? { scope: values.scope } : {}) }));
 } else if (cmd === "keys" && sub === "generate") {
-  console.log(generateSigningJwk());
+  out(generateSigningJwk());
 } else {
   fail("usage: gatehouse policy validate|diff|apply <file> | policy show | audit tail|export|verify | approvals list|approve|deny | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
 }
