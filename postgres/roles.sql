@@ -79,6 +79,23 @@ BEGIN
     EXECUTE format('ALTER ROLE %I SET statement_timeout = %L', tier.name, '15s');
     EXECUTE format('ALTER ROLE %I SET lock_timeout = %L', tier.name, '2s');
     EXECUTE format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', tier.name, '10s');
+    -- Memory and disk per backend process (a parallel worker is a process of its own). Each sort or hash node
+    -- may use work_mem (hashes work_mem x hash_mem_multiplier) before spilling to temporary files, and the
+    -- process's temporary files together may not exceed temp_file_limit: past it the statement fails with
+    -- SQLSTATE 53400 instead of filling the disk. work_mem and hash_mem_multiplier are user-settable, so the
+    -- gateway's guard (no SET, no set_config) is what keeps a tier role at these values; temp_file_limit is
+    -- superuser-only (PGC_SUSET), so a tier role cannot raise it, not even with ALTER ROLE on itself.
+    -- Neither bounds a single value an expression builds (repeat(), string_agg(), ...): Postgres has no
+    -- per-backend memory limit; the guard bounds the functions that build large values.
+    EXECUTE format('ALTER ROLE %I SET work_mem = %L', tier.name, '4MB');
+    EXECUTE format('ALTER ROLE %I SET hash_mem_multiplier = %L', tier.name, '1');
+    BEGIN
+      EXECUTE format('ALTER ROLE %I SET temp_file_limit = %L', tier.name, '128MB');
+    EXCEPTION WHEN insufficient_privilege THEN
+      -- A non-superuser owner (a managed service's admin role) may lack SET on this parameter.
+      RAISE WARNING 'temp_file_limit not set on %: % (ask the provider, or GRANT SET ON PARAMETER temp_file_limit)',
+        tier.name, SQLERRM;
+    END;
     IF NOT tier.writes THEN
       -- The gateway already opens read-only transactions for these tiers; this covers any other path.
       EXECUTE format('ALTER ROLE %I SET default_transaction_read_only = on', tier.name);

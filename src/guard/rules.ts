@@ -12,9 +12,13 @@
 // - casts and column definitions may use only pg_catalog types on the generated type allowlist;
 // - operators named with OPERATOR(schema.op), in expressions, ORDER BY … USING and ANY/ALL, must be pg_catalog's;
 // - SELECT … INTO, locking clauses, system columns and $n parameter references are refused;
+// - functions that build large values from small input take their sizes from literals, and the statement's
+//   generated volume stays under MAX_GENERATED_VOLUME (src/guard/sizes.ts);
 // - the first violation in walk order is reported.
 import { deniedFunctionReason } from "./denylist";
 import { ALLOWED_FUNCTIONS, ALLOWED_TYPES } from "./functions.generated";
+import type { SizeEffect } from "./sizes";
+import { functionSize, MAX_GENERATED_VOLUME, typeSize } from "./sizes";
 import { builtinName, displayName, isSystemSchema, nameParts, stringNodeValue } from "./names";
 import type { GuardPolicy, GuardResult, GuardRule, ParseTree } from "./types";
 import type { JsonObject } from "./walk";
@@ -66,6 +70,7 @@ export function checkSelect(tree: ParseTree, policy: GuardPolicy): GuardResult {
   const walker = new Walker(policy);
   try {
     walker.select(node[1], 0);
+    walker.checkVolume();
   } catch (error) {
     if (error instanceof Refusal) return refused(error.rule, error.message);
     throw error;
@@ -82,6 +87,9 @@ class Walker {
   /** CTE names visible at the current point, innermost WITH last. */
   private readonly scopes: Set<string>[] = [];
   private readonly seen = new Set<string>();
+  /** Characters and elements built by sized functions, and the product of the series' row counts. */
+  private built = 0;
+  private seriesRows = 1;
 
   constructor(policy: GuardPolicy) {
     this.allowedRelations = new Set(policy.allowedRelations);
@@ -89,6 +97,22 @@ class Walker {
 
   relations(): string[] {
     return [...this.seen].sort();
+  }
+
+  /** Each built value may be repeated on every generated row, so the volume is their product. */
+  checkVolume(): void {
+    const volume = Math.max(1, this.built) * this.seriesRows;
+    if (volume > MAX_GENERATED_VOLUME) {
+      const parts = [this.built > 0 ? `${this.built} characters or elements built` : "", this.seriesRows > 1 ? `${this.seriesRows} series rows` : ""];
+      throw new Refusal("generated_size", `the statement would generate ${parts.filter(Boolean).join(" × ")}, over the limit of ${MAX_GENERATED_VOLUME}`);
+    }
+  }
+
+  private measure(effect: SizeEffect | undefined): void {
+    if (effect === undefined) return;
+    if (effect.kind === "refused") throw new Refusal("generated_size", effect.reason);
+    if (effect.kind === "built") this.built += effect.amount;
+    else this.seriesRows *= effect.amount;
   }
 
   /** Any JSON value; `key` is the field it was found under (it types unwrapped nodes). */
@@ -123,9 +147,11 @@ class Walker {
         break;
       case "FuncCall":
         checkFunction(body.funcname);
+        this.measure(functionSize(body.funcname, body));
         break;
       case "TypeName":
         checkType(body);
+        this.measure(typeSize(body));
         break;
       case "A_Expr":
         checkOperator(body.name);

@@ -37,6 +37,12 @@ export type GuardRule =
    * gateway adds around the statement (such as its row limit).
    */
   | "parameter_reference"
+  /**
+   * A function that builds large values from small input (repeat, lpad, rpad, format widths, array_fill, char(n) or
+   * bit(n) casts, generate_series) with a size that is not a literal, or a statement whose generated volume is over
+   * the ceiling (src/guard/sizes.ts).
+   */
+  | "generated_size"
   /** The syntax tree nests deeper than the guard walks. */
   | "too_complex";
 

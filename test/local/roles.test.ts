@@ -2,10 +2,13 @@
 // shown what it can and cannot do (postgres/roles.sql, postgres/demo.sql, postgres/test-aids.sql). Runs on the
 // local suite's cluster in databases of its own; it is the suite's only user of the (cluster-wide) tier roles.
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TIER_ROLES, setupDatabase } from "../../local/setup-db";
 import type { RolePasswords } from "../../local/setup-db";
+import { checkSelect } from "../../src/guard/rules";
+import { nodeSqlParser } from "../unit/guard/wasm";
 
 type Tier = keyof RolePasswords;
 const TIERS = Object.keys(TIER_ROLES) as Tier[];
@@ -431,5 +434,71 @@ describe("left to the guard", () => {
   it("notifications and large objects need no grant (the writer can create one)", async () => {
     expect(await sqlstate(session("reporting").query("SELECT pg_notify('gatehouse', 'x')"))).toBe("succeeded");
     expect(await sqlstate(inWriteTransaction("writer", "SELECT lo_from_bytea(0, 'x')"))).toBe("succeeded");
+  });
+});
+
+// Postgres has no per-backend memory limit. The tier roles' work_mem, hash_mem_multiplier and temp_file_limit
+// (postgres/roles.sql) bound sorts, hashes and temporary files; the guard bounds the functions that build large
+// values (src/guard/sizes.ts). Peak memory is the backend's VmHWM (peak resident set, shared buffers it touched
+// included), read from /proc: the test runs on the machine that runs the embedded cluster.
+describe("sql tier: memory and temporary files (issue 16)", () => {
+  const MiB = 1024 * 1024;
+
+  /** Runs `sql` on a fresh gatehouse_diagnostic session; the SQLSTATE (or "succeeded") and the backend's peak memory. */
+  async function measured(sql: string): Promise<{ outcome: string; peakBytes: number }> {
+    const client = await connect(TIER_ROLES.diagnostic, passwords.diagnostic);
+    try {
+      const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const outcome = await sqlstate(client.query(sql));
+      const status = await readFile(`/proc/${pid}/status`, "utf8");
+      return { outcome, peakBytes: Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)![1]) * 1024 };
+    } finally {
+      await client.end();
+    }
+  }
+
+  async function admitted(sql: string): Promise<boolean> {
+    const parsed = (await nodeSqlParser()).parse(sql);
+    return parsed.ok && checkSelect(parsed.tree, { allowedRelations: [] }).ok;
+  }
+
+  it("runs with bounded work_mem and temp_file_limit, and cannot raise temp_file_limit", async () => {
+    const { rows } = await session("diagnostic").query(
+      "SELECT current_setting('work_mem') AS work_mem, current_setting('hash_mem_multiplier') AS hash, current_setting('temp_file_limit') AS temp",
+    );
+    expect(rows[0]).toEqual({ work_mem: "4MB", hash: "1", temp: "128MB" });
+    expect(await sqlstate(session("diagnostic").query("SET temp_file_limit = -1"))).toBe("42501");
+    expect(await sqlstate(inWriteTransaction("diagnostic", "ALTER ROLE CURRENT_USER SET temp_file_limit = -1"))).toBe("42501");
+  });
+
+  it("an ORDER BY over a huge series fails with 53400 at temp_file_limit instead of spilling until the timeout", async () => {
+    const { outcome, peakBytes } = await measured("SELECT g FROM generate_series(1, 200000000) AS g ORDER BY md5(g::text) LIMIT 1");
+    expect(outcome).toBe("53400");
+    expect(peakBytes).toBeLessThan(64 * MiB);
+  });
+
+  it("a string doubled by a recursive CTE (which the guard admits) stops at temp_file_limit", async () => {
+    const sql = "WITH RECURSIVE r(s) AS (SELECT 'x'::text UNION ALL SELECT s || s FROM r WHERE length(s) < 1000000000) SELECT max(length(s)) FROM r";
+    expect(await admitted(sql)).toBe(true);
+    const { outcome, peakBytes } = await measured(sql);
+    expect(outcome).toBe("53400");
+    // The working table spills to temporary files; the last value and its doubled copy stay in memory.
+    expect(peakBytes).toBeLessThan(400 * MiB);
+  });
+
+  it("the issue's query is refused by the guard; the largest values the guard admits stay small", async () => {
+    const hostile =
+      "SELECT length(repeat(repeat('x',1000000),1000)) + length(repeat(repeat('y',1000000),1000)) + length(repeat(repeat('z',1000000),1000))";
+    expect(await admitted(hostile)).toBe(false);
+    for (const sql of [
+      "SELECT length(repeat('x', 1000000))",
+      "SELECT length(array_agg(lpad(g::text, 10, '0'))::text) FROM generate_series(1, 100000) AS g",
+      "SELECT count(DISTINCT md5(g::text)) FROM generate_series(1, 1000000) AS g",
+    ]) {
+      expect([sql, await admitted(sql)]).toEqual([sql, true]);
+      const { outcome, peakBytes } = await measured(sql);
+      expect([sql, outcome]).toEqual([sql, "succeeded"]);
+      expect(peakBytes, sql).toBeLessThan(64 * MiB);
+    }
   });
 });
