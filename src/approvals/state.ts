@@ -17,7 +17,9 @@ export const APPROVAL_TTL_SECONDS = 30 * 60;
  * What a write call with these exact arguments does, given the requester's latest request for them:
  * none yet → ask for approval; pending → still waiting; approved and unexpired → execute (once); anything else →
  * refused with the reason. A changed tool definition invalidates an approval: the approver saw other SQL. A denied
- * or expired request is reported once; after that the same call files a new request. A used one stays used.
+ * or expired request is reported once; after that the same call files a new request. A used (executing, executed
+ * or failed) request refuses identical replays until its own expiry; after that the same call is a new change
+ * and files a new request.
  */
 export type WriteDecision =
   | { kind: "request" }
@@ -27,8 +29,14 @@ export type WriteDecision =
 
 export function writeDecision(latest: ApprovalView | null, toolVersion: string, now: number): WriteDecision {
   if (!latest) return { kind: "request" };
-  if (latest.refusal_reported === 1 && latest.status !== "executing" && latest.status !== "executed" && latest.status !== "failed") return { kind: "request" };
   const expired = latest.expires_at <= now;
+  switch (latest.status) {
+    case "executing":
+    case "executed":
+    case "failed":
+      return expired ? { kind: "request" } : { kind: "refuse", id: latest.id, reason: "already_used" };
+  }
+  if (latest.refusal_reported === 1) return { kind: "request" };
   switch (latest.status) {
     case "pending":
       return expired ? { kind: "refuse", id: latest.id, reason: "expired" } : { kind: "wait", id: latest.id };
@@ -37,10 +45,6 @@ export function writeDecision(latest: ApprovalView | null, toolVersion: string, 
       return expired ? { kind: "refuse", id: latest.id, reason: "expired" } : { kind: "execute", id: latest.id };
     case "denied":
       return { kind: "refuse", id: latest.id, reason: "denied" };
-    case "executing":
-    case "executed":
-    case "failed":
-      return { kind: "refuse", id: latest.id, reason: "already_used" };
   }
 }
 

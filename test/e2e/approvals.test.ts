@@ -120,6 +120,51 @@ describe("write tools behind approval: Wes requests, Maria approves", () => {
     expect(await stageOf(8)).toBe("negotiation");
   });
 
+  it("after an expired request has been reported, the same call files a new request that can be approved and run", async () => {
+    const clock = (offset: number) => devPost(e2e, "/dev/clock", { offset_seconds: offset });
+    const tester = async () => connectClient(e2e.mcpUrl, await devToken(e2e, { user: "tester@example.com", workspace: "e2e" }));
+    const noop = async (client: Client) => (await client.callTool({ name: "approved_noop", arguments: { opportunity_id: 22 } })) as CallResult;
+    const early = await tester();
+    const stale = (await noop(early)).structuredContent!.approval!.id;
+    await early.close();
+    await clock(31 * 60);
+    const late = await tester();
+    expect(text(await noop(late))).toBe("The approval for this request expired. Nothing was run; call again to ask for a new approval.");
+    const again = await noop(late);
+    expect(text(again)).toMatch(/^Approval requested/);
+    const fresh = again.structuredContent!.approval!.id;
+    expect(fresh).not.toBe(stale);
+    const approver = await devToken(e2e, { user: "approver2@example.com", workspace: "e2e", scope: "gatehouse:approve" });
+    expect((await approverApi(approver, "POST", `/${stale}/approve`)).status).toBe(409);
+    expect((await approverApi(approver, "POST", `/${fresh}/approve`)).status).toBe(200);
+    expect((await noop(late)).structuredContent!.rows[0]![0]).toBe(1);
+    await late.close();
+  });
+
+  it("refuses replays of an executed request until it expires; after that the same call files a new request", async () => {
+    const clock = (offset: number) => devPost(e2e, "/dev/clock", { offset_seconds: offset });
+    const tester = async () => connectClient(e2e.mcpUrl, await devToken(e2e, { user: "tester@example.com", workspace: "e2e" }));
+    const noop = async (client: Client) => (await client.callTool({ name: "approved_noop", arguments: { opportunity_id: 23 } })) as CallResult;
+    const now = await tester();
+    const id = (await noop(now)).structuredContent!.approval!.id;
+    expect((await approverApi(await devToken(e2e, { user: "approver2@example.com", workspace: "e2e", scope: "gatehouse:approve" }), "POST", `/${id}/approve`)).status).toBe(200);
+    expect((await noop(now)).structuredContent!.rows[0]![0]).toBe(1);
+    expect(text(await noop(now))).toBe("This approved request was already executed (an approval runs once). Nothing was run again.");
+    await now.close();
+    // Still within the request's 30-minute lifetime: the replay is refused.
+    await clock(29 * 60);
+    const later = await tester();
+    expect(text(await noop(later))).toBe("This approved request was already executed (an approval runs once). Nothing was run again.");
+    await later.close();
+    // Past it: the identical call is a new change and asks again.
+    await clock(31 * 60);
+    const nextMonth = await tester();
+    const again = await noop(nextMonth);
+    await nextMonth.close();
+    expect(text(again)).toMatch(/^Approval requested/);
+    expect(again.structuredContent!.approval!.id).not.toBe(id);
+  });
+
   it("keeps a requester from approving their own request even when they are in the approver group", async () => {
     const token = await devToken(e2e, { user: "self-approver@example.com", workspace: "e2e", scope: "db:read db:write gatehouse:approve" });
     const client = await connectClient(e2e.mcpUrl, token);

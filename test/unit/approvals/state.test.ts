@@ -12,6 +12,10 @@ describe("write decisions (approval state machine)", () => {
   it("refuses when the tool changed after approval", () => expect(writeDecision(at("approved"), "v2", 1000)).toMatchObject({ kind: "refuse", reason: "tool_changed" }));
   it("refuses a denied request", () => expect(writeDecision(at("denied"), "v1", 1000)).toMatchObject({ kind: "refuse", reason: "denied" }));
   it.each(["executing", "executed", "failed"] as const)("refuses reuse of a %s request", (s) => expect(writeDecision(at(s), "v1", 1000)).toMatchObject({ kind: "refuse", reason: "already_used" }));
+  it.each(["executing", "executed", "failed"] as const)("files a new request once a %s request's lifetime is over", (s) => {
+    expect(writeDecision(at(s), "v1", 1999)).toMatchObject({ kind: "refuse", reason: "already_used" });
+    expect(writeDecision(at(s), "v1", 2000)).toEqual({ kind: "request" });
+  });
   it("lets a member of the approver group decide, never the requester", () => {
     expect(mayDecide(["approvers"], "approvers", "user:m", "user:w")).toBe(true);
     expect(mayDecide(["approvers"], "approvers", "user:w", "user:w")).toBe(false);
