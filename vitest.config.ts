@@ -31,6 +31,8 @@ export default defineConfig({
                 // Present but unreachable: a tool on it that the deployment does not bind must be refused before any
                 // connection is tried (test/worker/credentials.test.ts).
                 DB_URL_DIAGNOSTIC: "postgresql://gatehouse_diagnostic:unused@127.0.0.1:9/gatehouse",
+                // The deployment's operators read every audit row (test/worker/audit-scope.test.ts).
+                OPERATORS: "ops@example.com",
               },
             },
           }),

@@ -37,6 +37,8 @@ export interface AppEnv {
     requestId: string;
     caller: Caller;
     policy: PolicySnapshot;
+    /** The workspace an OAuth request turned out to concern (a known session, code or task client): its audit rows' workspace. */
+    auditWorkspace: string | undefined;
   };
 }
 

@@ -4,6 +4,7 @@ import { nowSeconds } from "../lib/clock";
 import { auditQuery, toCsv } from "../audit/query";
 import { sealAudit } from "../audit/seal-d1";
 import { verifyChain, type AuditRow } from "../audit/chain";
+import { auditScope, parseOperators, type AuditScope } from "../audit/visibility";
 
 /** Audit reading (DESIGN §7): query with filters and a seq cursor, export as JSONL or CSV, seal and verify. */
 export const auditRoutes = new Hono<AppEnv>();
@@ -15,20 +16,24 @@ const COLUMNS = [
 ] as const;
 
 /**
- * An admin reads its own workspace's rows and the rows that belong to no workspace (refused tokens, client
- * registrations); other workspaces stay invisible. The chain check (`/verify`) covers every row but returns only
- * its verdict.
+ * A workspace admin reads its own workspace's rows only; rows of no workspace and other workspaces' rows are for
+ * the deployment's operators (audit/visibility.ts). The chain check (`/verify`) covers every row of the deployment
+ * but returns only its verdict.
  */
-async function select(db: D1Database, params: URLSearchParams, maxLimit: number, workspace: string) {
+async function select(db: D1Database, params: URLSearchParams, maxLimit: number, scope: AuditScope) {
   const q = auditQuery(params, maxLimit);
   if (!q.ok) return q;
-  const rows = (await db.prepare(`SELECT * FROM audit_events WHERE ${q.query.where} AND (workspace = ? OR workspace IS NULL) ORDER BY seq LIMIT ?`).bind(...q.query.params, workspace, q.query.limit).all<AuditRow>()).results;
+  const own = scope.kind === "deployment" ? "" : " AND workspace = ?";
+  const bind: string[] = scope.kind === "deployment" ? [] : [scope.workspace];
+  const rows = (await db.prepare(`SELECT * FROM audit_events WHERE ${q.query.where}${own} ORDER BY seq LIMIT ?`).bind(...q.query.params, ...bind, q.query.limit).all<AuditRow>()).results;
   const next = rows.length === q.query.limit ? rows[rows.length - 1]!.seq : null;
   return { ok: true as const, rows, next };
 }
 
+const scopeOf = (principal: Parameters<typeof auditScope>[0], operators: unknown): AuditScope => auditScope(principal, parseOperators(operators));
+
 auditRoutes.get("/", async (c) => {
-  const r = await select(c.env.DB, new URL(c.req.url).searchParams, 1000, c.get("caller").principal.workspace);
+  const r = await select(c.env.DB, new URL(c.req.url).searchParams, 1000, scopeOf(c.get("caller").principal, c.env.OPERATORS));
   if (!r.ok) return c.json({ error: "invalid_request", error_description: r.message }, 400);
   return c.json({ rows: r.rows, next: r.next });
 });
@@ -39,7 +44,7 @@ auditRoutes.get("/export", async (c) => {
   if (!params.has("limit")) params.set("limit", "10000");
   const format = params.get("format") ?? "jsonl";
   if (format !== "jsonl" && format !== "csv") return c.json({ error: "invalid_request", error_description: "format is jsonl or csv" }, 400);
-  const r = await select(c.env.DB, params, 10000, c.get("caller").principal.workspace);
+  const r = await select(c.env.DB, params, 10000, scopeOf(c.get("caller").principal, c.env.OPERATORS));
   if (!r.ok) return c.json({ error: "invalid_request", error_description: r.message }, 400);
   if (r.next !== null) c.header("X-Next-Cursor", String(r.next));
   c.header("Cache-Control", "no-store");
@@ -51,7 +56,8 @@ auditRoutes.get("/anchor", async (c) => c.json((await c.env.DB.prepare("SELECT s
 
 auditRoutes.post("/seal", async (c) => c.json({ sealed: await sealAudit(c.env.DB, nowSeconds() * 1000) }));
 
-// Seals, then verifies the whole chain server-side (the CLI's `audit verify` re-checks an export independently).
+// Seals, then verifies the deployment's whole chain server-side. A workspace's rows are links of that one chain,
+// so a workspace admin gets the same verdict as an operator (intact or where it breaks), never other rows' content.
 auditRoutes.get("/verify", async (c) => {
   await sealAudit(c.env.DB, nowSeconds() * 1000);
   const anchor = await c.env.DB.prepare("SELECT seq, hash FROM audit_anchor WHERE id = 1").first<{ seq: number; hash: string }>();

@@ -26,6 +26,11 @@ export function auditQuery(params: URLSearchParams, maxLimit: number): { ok: tru
   for (const key of new Set(params.keys())) {
     if (key === "after" || key === "limit" || key === "format") continue;
     if (!Object.hasOwn(AUDIT_FILTERS, key)) return { ok: false, message: `unknown filter "${key}"; filters: ${Object.keys(AUDIT_FILTERS).join(", ")}, after, limit` };
+    // `workspace=` (empty) selects the rows that belong to no workspace.
+    if (key === "workspace" && params.get(key) === "") {
+      conditions.push("workspace IS NULL");
+      continue;
+    }
     conditions.push(AUDIT_FILTERS[key as keyof typeof AUDIT_FILTERS]);
     values.push(params.get(key));
   }

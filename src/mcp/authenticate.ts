@@ -17,17 +17,18 @@ import { nowSeconds } from "../lib/clock";
  * Refused credentials are audited, but at most 60 rows per minute per IP: an anonymous flood must not use up the
  * audit store's write capacity that authorised calls depend on (they fail closed without it).
  */
-async function auditRefusal(c: Context<AppEnv>, failure: TokenFailure): Promise<void> {
+async function auditRefusal(c: Context<AppEnv>, failure: TokenFailure, workspace?: string): Promise<void> {
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
   const { success } = await c.env.RL_60.limit({ key: `unauthenticated:${ip}` });
   if (!success) return;
-  await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}` }, requestContext(c));
+  await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}`, ...(workspace ? { workspace } : {}) }, requestContext(c));
 }
 
-function unauthorized(c: Context<AppEnv>, failure: TokenFailure): Response {
+/** `workspace`: only for a token this gateway signed (revoked, or its principal left the policy): that workspace's row. */
+function unauthorized(c: Context<AppEnv>, failure: TokenFailure, workspace?: string): Response {
   const config = configFor(c.env);
   const error = wireErrorFor(failure);
-  c.executionCtx.waitUntil(auditRefusal(c, failure).catch(() => undefined));
+  c.executionCtx.waitUntil(auditRefusal(c, failure, workspace).catch(() => undefined));
   const status = error === "invalid_request" ? 400 : 401;
   c.header("WWW-Authenticate", bearerChallenge(config, error));
   c.header("Cache-Control", "no-store");
@@ -53,8 +54,8 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!verified.ok) return unauthorized(c, verified.failure);
   const claims = verified.claims;
   const state = await readCallerState(c.env.DB, { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti, iat: claims.iat });
-  if (state.revoked) return unauthorized(c, { kind: "revoked", what: state.revoked });
-  if (!state.member) return unauthorized(c, { kind: "bad_claims", reason: "principal_not_in_workspace" });
+  if (state.revoked) return unauthorized(c, { kind: "revoked", what: state.revoked }, claims.ws);
+  if (!state.member) return unauthorized(c, { kind: "bad_claims", reason: "principal_not_in_workspace" }, claims.ws);
   const snapshot = await policyAt(c.env.DB, claims.ws, state.version);
   c.set("policy", snapshot);
   c.set("caller", {
