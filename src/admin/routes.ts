@@ -5,9 +5,9 @@ import { nowSeconds } from "../lib/clock";
 import { ADMIN_SCOPE, DEFAULT_TIER_TTL, MAX_TOKEN_TTL } from "../policy/tiers";
 import { taskPrincipalId, userPrincipalId } from "../policy/compile";
 import { ADMIN_GROUP } from "../oauth/consent-data";
-import { oauthAuditStatement, recordOAuthEvent } from "../oauth/audit";
+import { oauthAuditStatement } from "../oauth/audit";
 import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
-import { insertTaskClient, revocationStatements } from "../oauth/store-d1";
+import { insertTaskClientStatement, revocationStatements } from "../oauth/store-d1";
 import { validatePolicy } from "../policy/validate";
 import { compilePolicy } from "../policy/compile";
 import { applyCompiledPolicy, currentPolicy } from "../policy/store-d1";
@@ -91,8 +91,11 @@ adminRoutes.post("/tasks", async (c) => {
   if (notGranted.length > 0) return c.json({ error: "invalid_request", error_description: `The policy does not grant task "${task}": ${notGranted.join(", ")}.` }, 400);
   const clientId = newClientId();
   const secret = newClientSecret();
-  await insertTaskClient(c.env.DB, { clientId, name: typeof body?.name === "string" ? body.name.slice(0, 200) : task, secretHash: await hashSecret(secret), workspace: caller.principal.workspace, principal, tools, ttl, expiresAt, createdBy: caller.principal.id }, nowSeconds());
-  await recordOAuthEvent(c, { event: "client.created", outcome: "ok", rule: "task", principal: caller.principal.id, clientId, workspace: caller.principal.workspace, detail: `${task}: ${tools.join(",")}` });
+  // The client and its audit row are one transaction: no credential exists that the log does not record.
+  await c.env.DB.batch([
+    insertTaskClientStatement(c.env.DB, { clientId, name: typeof body?.name === "string" ? body.name.slice(0, 200) : task, secretHash: await hashSecret(secret), workspace: caller.principal.workspace, principal, tools, ttl, expiresAt, createdBy: caller.principal.id }, nowSeconds()),
+    oauthAuditStatement(c, { event: "client.created", outcome: "ok", rule: "task", principal: caller.principal.id, clientId, workspace: caller.principal.workspace, detail: `${task}: ${tools.join(",")}` }),
+  ]);
   c.header("Cache-Control", "no-store");
   return c.json({ client_id: clientId, client_secret: secret, task, tools, ttl_seconds: ttl, expires_at: new Date(expiresAt * 1000).toISOString() }, 201);
 });
@@ -137,7 +140,9 @@ adminRoutes.post("/policy", async (c) => {
   const before = await c.env.DB.prepare("SELECT document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(compiled.workspace).first<{ document: string }>();
   const previous = before ? validatePolicy(JSON.parse(before.document)) : undefined;
   const changes = diffPolicies(previous?.ok ? await compilePolicy(previous.policy) : undefined, compiled);
-  const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), caller.principal.id, new Date(nowSeconds() * 1000));
-  await recordOAuthEvent(c, { event: "policy.applied", outcome: "ok", principal: caller.principal.id, workspace: compiled.workspace, detail: `version ${version} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)` });
+  // The new version and its audit row are one transaction.
+  const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), caller.principal.id, new Date(nowSeconds() * 1000), (v) =>
+    oauthAuditStatement(c, { event: "policy.applied", outcome: "ok", principal: caller.principal.id, workspace: compiled.workspace, detail: `version ${v} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)` }),
+  );
   return c.json({ workspace: compiled.workspace, version, hash: compiled.hash, changes: formatChanges(changes).split("\n") });
 });

@@ -3,9 +3,9 @@ import type { AppEnv } from "../env";
 import { authenticate } from "../mcp/authenticate";
 import { nowSeconds } from "../lib/clock";
 import { APPROVE_SCOPE } from "../policy/tiers";
-import { recordOAuthEvent } from "../oauth/audit";
+import { oauthAuditStatement, recordOAuthEvent } from "../oauth/audit";
 import { mayDecide } from "./state";
-import { decideApproval, getApproval, listApprovals, type ApprovalRow } from "./store-d1";
+import { decideApprovalStatement, getApproval, listApprovals, type ApprovalRow } from "./store-d1";
 
 /**
  * Approvers' API (DESIGN §6): tokens with the gatehouse:approve scope. An approver sees and decides only requests
@@ -68,12 +68,17 @@ for (const decision of ["approve", "deny"] as const) {
     }
     const now = nowSeconds();
     const status = decision === "approve" ? "approved" : "denied";
-    if (!(await decideApproval(c.env.DB, a.id, status, caller.principal.id, reason, now))) {
+    // The decision and its audit row commit together: the row is written only if the decision took effect, and a
+    // row that cannot be written undoes the decision (DESIGN §7: no decision without its record).
+    const [decided] = await c.env.DB.batch([
+      decideApprovalStatement(c.env.DB, a.id, status, caller.principal.id, reason, now),
+      oauthAuditStatement(c, { event: `approval.${status}`, outcome: "ok", ...base, ...(reason ? { detail: `${base.detail}: ${reason}` } : {}) }, { ifChanged: true }),
+    ]);
+    if ((decided?.meta.changes ?? 0) !== 1) {
       const expired = a.status === "pending" && a.expires_at <= now;
       await recordOAuthEvent(c, { event: `approval.${decision}`, outcome: "denied", rule: expired ? "expired" : `already_${a.status}`, ...base });
       return c.json({ error: "conflict", error_description: expired ? "The request expired." : `The request is already ${a.status}.` }, 409);
     }
-    await recordOAuthEvent(c, { event: `approval.${status}`, outcome: "ok", ...base, ...(reason ? { detail: `${base.detail}: ${reason}` } : {}) });
     return c.json(view({ ...a, status, decided_by: caller.principal.id, decided_at: now, reason }, now));
   });
 }

@@ -45,13 +45,14 @@ export function getApproval(db: D1Database, id: string): Promise<ApprovalRow | n
   return db.prepare("SELECT * FROM approvals WHERE id = ?").bind(id).first<ApprovalRow>();
 }
 
-/** A pending, unexpired request is decided once; `true` only for the decision that took effect. */
-export async function decideApproval(db: D1Database, id: string, status: "approved" | "denied", by: string, reason: string | null, now: number): Promise<boolean> {
-  const res = await db
+/**
+ * Decides a pending, unexpired request, once: the statement changes one row only for the decision that takes
+ * effect. Returned unrun so the caller can batch it with the decision's audit row (one transaction).
+ */
+export function decideApprovalStatement(db: D1Database, id: string, status: "approved" | "denied", by: string, reason: string | null, now: number): D1PreparedStatement {
+  return db
     .prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
-    .bind(status, by, now, reason, id, now)
-    .run();
-  return (res.meta.changes ?? 0) === 1;
+    .bind(status, by, now, reason, id, now);
 }
 
 /**

@@ -23,15 +23,15 @@ export async function insertPublicClient(db: D1Database, clientId: string, meta:
     .run();
 }
 
-export async function insertTaskClient(
+/** A task client's insert, unrun, so the caller can batch it with its audit row (one transaction). */
+export function insertTaskClientStatement(
   db: D1Database,
   c: { clientId: string; name: string; secretHash: string; workspace: string; principal: string; tools: string[]; ttl: number; expiresAt: number; createdBy: string },
   now: number,
-): Promise<void> {
-  await db
+): D1PreparedStatement {
+  return db
     .prepare("INSERT INTO oauth_clients (client_id, kind, client_name, secret_hash, workspace_id, principal_id, tools, token_ttl, expires_at, created_at, created_by) VALUES (?, 'task', ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-    .bind(c.clientId, c.name, c.secretHash, c.workspace, c.principal, JSON.stringify(c.tools), c.ttl, c.expiresAt, now, c.createdBy)
-    .run();
+    .bind(c.clientId, c.name, c.secretHash, c.workspace, c.principal, JSON.stringify(c.tools), c.ttl, c.expiresAt, now, c.createdBy);
 }
 
 export function getClient(db: D1Database, clientId: string): Promise<ClientRow | null> {
