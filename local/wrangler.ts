@@ -31,10 +31,23 @@ export interface WranglerDev {
  * Starts `wrangler dev` on 127.0.0.1 in its own process group (so workerd children stop with it) and resolves
  * once the Worker answers.
  */
-export async function startWranglerDev(opts: { port: number; persistTo: string; envFile: string; log?: (line: string) => void; readyTimeoutMs?: number }): Promise<WranglerDev> {
+export async function startWranglerDev(opts: {
+  port: number;
+  persistTo: string;
+  envFile: string;
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+  /** Serve https with wrangler's self-signed certificate (tests of a non-loopback PUBLIC_ORIGIN). */
+  https?: boolean;
+  /** Resolves true once the Worker answers; the default GETs / over http on 127.0.0.1. */
+  probe?: () => Promise<boolean>;
+}): Promise<WranglerDev> {
   const args = [
     WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.persistTo, "--env-file", opts.envFile,
     "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn",
+    // GET /__scheduled runs the Cron Trigger once (local only): wrangler dev does not fire crons by itself.
+    "--test-scheduled",
+    ...(opts.https ? ["--local-protocol", "https"] : []),
   ];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
   const recent: string[] = [];
@@ -74,8 +87,12 @@ export async function startWranglerDev(opts: { port: number; persistTo: string; 
   while (Date.now() < deadline) {
     if (exited) throw new Error(`wrangler dev exited during start:\n${recent.join("\n")}`);
     try {
-      const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return { url, child, stop };
+      if (opts.probe) {
+        if (await opts.probe()) return { url, child, stop };
+      } else {
+        const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) return { url, child, stop };
+      }
     } catch {
       /* not up yet */
     }
