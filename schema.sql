@@ -242,7 +242,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   on_behalf_of TEXT
 );
 -- At most one open request per requester, tool and arguments, even when identical first calls race. A request
--- whose expiry has been reported (refusal_reported = 1) is closed, so the same call can file a new one.
+-- whose expiry (or voiding by a changed tool) has been reported (refusal_reported = 1) is closed, so the same call
+-- can file a new one.
 -- (Replaces approvals_one_open, which also covered expired requests and so refused every later request.)
 DROP INDEX IF EXISTS approvals_one_open;
 CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_open_request ON approvals (workspace_id, tool, requester, args_hash) WHERE status IN ('pending', 'approved') AND refusal_reported = 0;

@@ -16,10 +16,10 @@ export const APPROVAL_TTL_SECONDS = 30 * 60;
 /**
  * What a write call with these exact arguments does, given the requester's latest request for them:
  * none yet → ask for approval; pending → still waiting; approved and unexpired → execute (once); anything else →
- * refused with the reason. A changed tool definition invalidates an approval: the approver saw other SQL. A denied
- * or expired request is reported once; after that the same call files a new request. A used (executing, executed
- * or failed) request refuses identical replays until its own expiry; after that the same call is a new change
- * and files a new request.
+ * refused with the reason. A changed tool definition invalidates an approval: the approver saw other SQL. A
+ * denied, expired or so invalidated request is reported once; after that the same call files a new request. A used
+ * (executing, executed or failed) request refuses identical replays until its own expiry; after that the same call
+ * is a new change and files a new request.
  */
 export type WriteDecision =
   | { kind: "request" }

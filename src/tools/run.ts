@@ -55,7 +55,7 @@ const REFUSALS = {
   denied: "The approver denied this request. Nothing was run; calling again files a new request.",
   expired: "The approval for this request expired. Nothing was run; call again to ask for a new approval.",
   already_used: "This approved request was already executed (an approval runs once). Nothing was run again.",
-  tool_changed: "The tool changed after the request was approved; the approval no longer applies. Nothing was run.",
+  tool_changed: "The tool changed after the request was approved; the approval no longer applies. Nothing was run; call again to ask for a new approval.",
 } as const;
 
 /**
@@ -205,7 +205,8 @@ async function prepareWrite(
       return { ok: false, result: pendingResult({ id: decision.id, tool: tool.name, approverGroup: group, expiresAt: latest?.expires_at ?? now, issuer: deps.issuer, created: false }) };
     }
     case "refuse":
-      if (decision.reason === "denied" || decision.reason === "expired") await markRefusalReported(deps.env.DB, decision.id);
+      // Reported once; then the request is closed and the same call files a new one. A used one stays used.
+      if (decision.reason !== "already_used") await markRefusalReported(deps.env.DB, decision.id);
       return refuse("denied", `approval:${decision.reason}`, REFUSALS[decision.reason]);
     case "execute":
       return { ok: true, statement, claim: decision.id };

@@ -27,6 +27,7 @@ describe("after a refusal has been reported", () => {
   it("files a new request for a denied or expired one, but never reuses an executed one", () => {
     expect(writeDecision({ ...at("denied"), refusal_reported: 1 }, "v1", 1000)).toEqual({ kind: "request" });
     expect(writeDecision({ ...at("pending", 500), refusal_reported: 1 }, "v1", 1000)).toEqual({ kind: "request" });
+    expect(writeDecision({ ...at("approved"), refusal_reported: 1 }, "v2", 1000)).toEqual({ kind: "request" });
     expect(writeDecision({ ...at("executed"), refusal_reported: 1 }, "v1", 1000)).toMatchObject({ kind: "refuse", reason: "already_used" });
   });
 });
