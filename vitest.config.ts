@@ -1,6 +1,11 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { buildParserWasm } from "./scripts/build-parser-wasm";
+
+// The guard's parser module with its smaller initial memory (src/guard/parser.ts imports it); the workerd pool does
+// not run wrangler's custom build, so every test run derives it from node_modules here.
+buildParserWasm();
 
 // A throwaway signing key for the workerd suite, made fresh on every run.
 const testSigningKey = JSON.stringify({ ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: `test-${randomUUID()}`, alg: "EdDSA" });

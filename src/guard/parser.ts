@@ -2,8 +2,11 @@
 // The parser as the Worker loads it (DESIGN §1 "Postgres parser in the Worker"): libpg-query's emscripten
 // factory, given the .wasm that wrangler bundles as a WebAssembly.Module (its default rule for `*.wasm`
 // imports), instantiated once per isolate on first use.
+// The .wasm is libpg-query's with its initial memory cut from 128 MiB to the ~33 MiB its static data and stack
+// need, since WebAssembly memory counts toward the isolate's memory limit. It is generated from node_modules by
+// scripts/build-parser-wasm.ts (wrangler's custom build, and vitest.config.ts) and not committed.
 import pgQueryFactory from "libpg-query/wasm/libpg-query.js";
-import pgQueryWasm from "libpg-query/wasm/libpg-query.wasm";
+import pgQueryWasm from "./parser.generated.wasm";
 import type { SqlParseResult } from "./types";
 import type { SqlParser } from "./wasm-parser";
 import { instantiatePgQuery } from "./wasm-parser";
@@ -24,6 +27,12 @@ export async function parseSql(sql: string): Promise<SqlParseResult> {
     loading = undefined;
     return { ok: false, message: "the SQL parser could not process this statement", position: 0 };
   }
+}
+
+/** Bytes of WebAssembly memory the isolate's parser holds now; 0 before its first use. */
+export async function parserMemoryBytes(): Promise<number> {
+  if (!loading) return 0;
+  return (await loading.catch(() => undefined))?.memoryBytes() ?? 0;
 }
 
 function loadParser(): Promise<SqlParser> {

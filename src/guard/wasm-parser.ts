@@ -8,6 +8,8 @@ import type { ParseTree, SqlParseResult } from "./types";
 export interface SqlParser {
   /** Parses `sql` synchronously. Throws only if the WASM module itself fails (a trap); the parser is then unusable. */
   parse(sql: string): SqlParseResult;
+  /** Current size of the module's linear memory in bytes (it starts at the initial pages and grows on demand). */
+  memoryBytes(): number;
 }
 
 // wasm32 layouts of libpg_query's result structs (pg_query.h):
@@ -25,12 +27,17 @@ const ERROR_CURSORPOS = 16;
  */
 export async function instantiatePgQuery(factory: PgQueryFactory, wasm: WebAssembly.Module): Promise<SqlParser> {
   let failInstantiation: (error: unknown) => void = () => {};
+  let memory: WebAssembly.Memory | undefined;
   // The glue waits for `receive` and never hears about an instantiation error; this promise carries it instead.
   const instantiationFailed = new Promise<never>((_, reject) => (failInstantiation = reject));
   const runtime = await Promise.race([
     factory({
       instantiateWasm(imports, receive) {
-        WebAssembly.instantiate(wasm, imports).then(receive, failInstantiation);
+        WebAssembly.instantiate(wasm, imports).then((instance) => {
+          // The module defines and exports its memory (under a minified name).
+          memory = Object.values(instance.exports).find((value) => value instanceof WebAssembly.Memory);
+          receive(instance);
+        }, failInstantiation);
         return {};
       },
       // libpg_query writes nothing worth keeping; parse errors come back in the result struct.
@@ -39,7 +46,7 @@ export async function instantiatePgQuery(factory: PgQueryFactory, wasm: WebAssem
     }),
     instantiationFailed,
   ]);
-  return { parse: (sql) => parseWith(runtime, sql) };
+  return { parse: (sql) => parseWith(runtime, sql), memoryBytes: () => memory?.buffer.byteLength ?? 0 };
 }
 
 function parseWith(runtime: PgQueryRuntime, sql: string): SqlParseResult {
