@@ -20,10 +20,12 @@ describe("parser WASM initial memory", () => {
     expect(layout.memoryMinPages).toBe(528);
     expect(layout.memoryMinPages * WASM_PAGE).toBeLessThanOrEqual(PARSER_INITIAL_MEMORY_BUDGET);
     expect(layout.memoryMaxPages).toBe(16384);
-    const changed = [...patched].flatMap((b, i) => (b === original[i] ? [] : [i]));
-    expect(changed.every((i) => i >= layout.minimumAt.offset && i < layout.minimumAt.offset + layout.minimumAt.length)).toBe(true);
     expect(patched.length).toBe(original.length);
-    expect(shrinkParserWasm(patched, PARSER_INITIAL_MEMORY_BUDGET)).toEqual(patched);
+    const changed: number[] = [];
+    for (let i = 0; i < patched.length; i++) if (patched[i] !== original[i]) changed.push(i);
+    expect(changed.length).toBeGreaterThan(0);
+    expect(changed.every((i) => i >= layout.minimumAt.offset && i < layout.minimumAt.offset + layout.minimumAt.length)).toBe(true);
+    expect(Buffer.compare(shrinkParserWasm(patched, PARSER_INITIAL_MEMORY_BUDGET), patched)).toBe(0);
   });
 
   it("refuses layouts it does not understand and budgets it cannot meet", () => {
