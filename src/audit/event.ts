@@ -7,6 +7,8 @@ export interface RequestContext {
   userAgent?: string;
   ip?: string;
   colo?: string;
+  /** W3C trace id of the client's trace (`traceparent`), when the request carried one. */
+  traceId?: string;
 }
 
 export interface AuditEvent {

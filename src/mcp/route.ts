@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { createMcpHandler, Server, WebStandardStreamableHTTPServerTransport, type McpRequestContext } from "@modelcontextprotocol/server";
 import type { AppEnv } from "../env";
 import { configFor } from "../http/config";
 import { requestContext } from "../http/request-context";
@@ -8,6 +8,8 @@ import { grantedTools, toolAccess } from "../policy/evaluate";
 import { TIER_SCOPE, tiersInScope } from "../policy/tiers";
 import { buildServer } from "./server";
 import { auditDecision } from "./audit";
+import { decideEra } from "./era";
+import { traceIdOf } from "./trace";
 import { nowSeconds } from "../lib/clock";
 
 /** Bodies above this are refused before parsing (JSON-RPC messages here are small). */
@@ -31,7 +33,25 @@ function toolCallName(body: unknown): string | undefined {
   return m.method === "tools/call" && typeof m.params?.name === "string" ? m.params.name : undefined;
 }
 
-/** POST /mcp: one fresh server and transport per request, JSON responses (MCP 2025-06-18 Streamable HTTP). */
+/**
+ * The 2026-07-28 side of /mcp: one handler per isolate. Gatehouse has already authenticated the caller and built
+ * the request's server (only the caller's granted tools); it travels to the factory inside `authInfo`, which the
+ * SDK passes through untouched. JSON answers: a tool call emits no progress, so nothing is lost by not streaming.
+ */
+const modernHandler = createMcpHandler(
+  (ctx: McpRequestContext) => {
+    const server = ctx.authInfo?.extra?.["gatehouse/server"];
+    if (!(server instanceof Server)) throw new Error("no server for this request");
+    return server;
+  },
+  { legacy: "reject", responseMode: "json" },
+);
+
+/**
+ * POST /mcp, both protocol eras on one URL, stateless:
+ * - MCP 2026-07-28 (a `_meta` envelope per request, `server/discover`, standard headers checked against the body);
+ * - 2025-era clients (`initialize`, then requests without an envelope), answered as JSON as before.
+ */
 export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
   const config = configFor(c.env);
   const length = Number(c.req.header("content-length") ?? "0");
@@ -52,36 +72,61 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
   if (parsedOk && Array.isArray(parsed)) return jsonRpcError(400, -32600, "Invalid Request: batching is not supported; send one message per request");
 
   const caller = c.get("caller");
-  const policyGranted = grantedTools(c.get("policy"), caller.principal, nowSeconds());
+  const request = { ...requestContext(c), ...traceIdOf(c.req.header("traceparent"), parsedOk ? parsed : undefined) };
+  const auditDeps = { env: c.env, request, waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p) };
+
+  // Era and standard headers first: a modern request whose Mcp-Method or Mcp-Name disagrees with its body (or is
+  // missing) is refused here, audited, and never reaches a grant, step-up or rate-limit decision.
+  const era = parsedOk
+    ? decideEra({ protocolVersion: c.req.header("mcp-protocol-version"), method: c.req.header("mcp-method"), name: c.req.header("mcp-name") }, parsed)
+    : ({ kind: "legacy" } as const);
+  if (era.kind === "reject") {
+    auditDecision(auditDeps, caller, { event: "mcp.request", outcome: "denied", rule: `protocol:${era.reason}` });
+    return jsonRpcError(era.status, era.code, era.message);
+  }
+
+  const now = nowSeconds();
+  const policy = c.get("policy");
+  const policyGranted = grantedTools(policy, caller.principal, now);
   const only = caller.claims.tools;
   const granted = only === undefined ? policyGranted : policyGranted.filter((t) => only.includes(t.name));
   const scopeTiers = tiersInScope(caller.claims.scope);
 
-  // A granted tool outside the token's scope is a step-up case (RFC 6750 §3.1 insufficient_scope), not a tool error.
-  const name = parsedOk ? toolCallName(parsed) : undefined;
+  // A granted tool outside the token's scope is a step-up case (RFC 6750 §3.1 insufficient_scope), not a tool
+  // error. On a modern request the name comes from the checked Mcp-Name header.
+  const name = era.kind === "modern" ? (era.method === "tools/call" ? era.name : undefined) : parsedOk ? toolCallName(parsed) : undefined;
   if (name !== undefined) {
     const access = toolAccess(granted, scopeTiers, name);
     if (access.kind === "out_of_scope") {
-      auditDecision({ env: c.env, request: requestContext(c), waitUntil: (p) => c.executionCtx.waitUntil(p) }, caller, { event: "tool.call", outcome: "denied", rule: "insufficient_scope", tool: name });
+      auditDecision(auditDeps, caller, { event: "tool.call", outcome: "denied", rule: "insufficient_scope", tool: name });
       const scope = [...new Set([...scopeTiers.map((t) => TIER_SCOPE[t]), TIER_SCOPE[access.tool.tier]])].join(" ");
       c.header("WWW-Authenticate", bearerChallenge(config, "insufficient_scope", { scope }));
       return c.json({ error: "insufficient_scope", error_description: `This tool needs the ${TIER_SCOPE[access.tool.tier]} scope.` }, 403);
     }
   }
 
-  const server = buildServer(caller, granted, scopeTiers, {
-    env: c.env,
-    issuer: config.issuer,
-    request: requestContext(c),
-    now: () => Date.now(),
-    waitUntil: (p) => c.executionCtx.waitUntil(p),
-    neonLocalEndpoint: config.neonLocalEndpoint,
-  });
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-  await server.connect(transport);
-  // Let the transport answer in its own order (406/415 before the JSON-RPC parse error).
-  const response = parsedOk ? await transport.handleRequest(c.req.raw, { parsedBody: parsed }) : await transport.handleRequest(new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: text }));
-  // Results carry data from the database: never cached by intermediaries (RFC 9111 §5.2.2.5).
+  const server = buildServer(
+    caller,
+    granted,
+    scopeTiers,
+    { env: c.env, issuer: config.issuer, request, now: () => Date.now(), waitUntil: (p) => c.executionCtx.waitUntil(p), neonLocalEndpoint: config.neonLocalEndpoint },
+    { tokenExp: caller.claims.exp, policyVersion: policy.version, now },
+  );
+
+  let response: Response;
+  if (era.kind === "modern") {
+    const authInfo = { token: "", clientId: caller.claims.client_id, scopes: caller.claims.scope.split(" "), expiresAt: caller.claims.exp, extra: { "gatehouse/server": server } };
+    response = await modernHandler.fetch(c.req.raw, { parsedBody: parsed, authInfo });
+  } else {
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    // Let the transport answer in its own order (406/415 before the JSON-RPC parse error).
+    response = parsedOk
+      ? await transport.handleRequest(c.req.raw, { parsedBody: parsed })
+      : await transport.handleRequest(new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: text }));
+  }
+  // Results carry data from the database: never cached by intermediaries (RFC 9111 §5.2.2.5). A 2026-07-28 list's
+  // cache hint is for the requesting client only (cacheScope "private").
   const headers = new Headers(response.headers);
   headers.set("Cache-Control", "no-store");
   return new Response(response.body, { status: response.status, headers });

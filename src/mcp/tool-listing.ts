@@ -1,4 +1,4 @@
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import type { ToolDefinition } from "../policy/types";
 import { RESULT_OUTPUT_SCHEMA } from "../tools/result";
 

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Bindings, Caller } from "../env";
 import { readSecret } from "../env";
 import { credentialProblem, credentialsFrom } from "../policy/credentials";
