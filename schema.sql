@@ -101,6 +101,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
   sqlstate TEXT,
   approval_id TEXT,
   detail TEXT,
+  trace_id TEXT,               -- W3C trace id of the client's traceparent (also in the statement's SQL comment)
   prev_hash TEXT,
   hash TEXT
 );

@@ -12,7 +12,7 @@ export const auditRoutes = new Hono<AppEnv>();
 const COLUMNS = [
   "seq", "id", "time", "event", "outcome", "rule", "request_id", "principal", "principal_kind", "client_id", "client_name", "user_agent", "ip", "colo",
   "session_id", "token_jti", "workspace", "tool", "tool_version", "db_role", "sql_text", "sql_hash", "param_count", "params", "rows", "bytes",
-  "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "prev_hash", "hash",
+  "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "trace_id", "prev_hash", "hash",
 ] as const;
 
 /**

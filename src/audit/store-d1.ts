@@ -3,7 +3,7 @@ import type { AuditCompletion, AuditEvent, RequestContext } from "./event";
 const COLUMNS = [
   "id", "time", "event", "outcome", "rule", "request_id", "principal", "principal_kind", "client_id", "client_name",
   "user_agent", "ip", "colo", "session_id", "token_jti", "workspace", "tool", "tool_version", "db_role", "sql_text",
-  "sql_hash", "param_count", "params", "rows", "bytes", "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail",
+  "sql_hash", "param_count", "params", "rows", "bytes", "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "trace_id",
 ] as const;
 
 const INSERT = `INSERT INTO audit_events (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -14,7 +14,7 @@ function values(e: AuditEvent, ctx: RequestContext): unknown[] {
     e.id, e.time, e.event, e.outcome, n(e.rule), ctx.requestId, n(e.principal), n(e.principalKind), n(e.clientId), n(e.clientName),
     n(ctx.userAgent?.slice(0, 256)), n(ctx.ip), n(ctx.colo), n(e.sessionId), n(e.tokenJti), n(e.workspace), n(e.tool), n(e.toolVersion), n(e.dbRole), n(e.sqlText),
     n(e.sqlHash), n(e.paramCount), e.params === undefined ? null : JSON.stringify(e.params), n(e.rows), n(e.bytes),
-    e.truncated === undefined ? null : e.truncated ? 1 : 0, n(e.durationMs), n(e.dbMs), n(e.sqlstate), n(e.approvalId), n(e.detail),
+    e.truncated === undefined ? null : e.truncated ? 1 : 0, n(e.durationMs), n(e.dbMs), n(e.sqlstate), n(e.approvalId), n(e.detail), n(ctx.traceId),
   ];
 }
 

@@ -94,7 +94,7 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
   let prepared: Prepared;
   if (tool.kind === "read") {
     event.sqlHash = await sha256Hex(tool.sql);
-    prepared = { ok: true, statement: readStatement(tool, bound.values, auditId) };
+    prepared = { ok: true, statement: readStatement(tool, bound.values, auditId, deps.request.traceId) };
   } else if (tool.kind === "sql") {
     // The submitted SQL is what the audit must show (DESIGN §7); the guard decides before any database call.
     const sql = String((args as { sql: unknown }).sql);
@@ -102,7 +102,7 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
     event.sqlHash = await sha256Hex(sql);
     event.params = {};
     const verdict = await guardSql(sql, { allowedRelations: tool.relations ?? [] });
-    prepared = verdict.ok ? { ok: true, statement: wrappedSelect(sql, tool, [], auditId) } : refuse("blocked", `guard:${verdict.rule}`, `Refused by the SQL guard (${verdict.message}). Nothing was run.`);
+    prepared = verdict.ok ? { ok: true, statement: wrappedSelect(sql, tool, [], auditId, deps.request.traceId) } : refuse("blocked", `guard:${verdict.rule}`, `Refused by the SQL guard (${verdict.message}). Nothing was run.`);
   } else {
     event.sqlHash = await sha256Hex(tool.sql);
     prepared = await prepareWrite(deps, caller, tool, bound.values, event, auditId, refuse);
@@ -171,7 +171,7 @@ async function prepareWrite(
   auditId: string,
   refuse: (outcome: AuditEvent["outcome"], rule: string, message: string) => { ok: false; result: CallToolResult },
 ): Promise<Prepared> {
-  const statement = writeStatement(tool, values, auditId);
+  const statement = writeStatement(tool, values, auditId, deps.request.traceId);
   if (!tool.requiresApproval) return { ok: true, statement };
   const now = nowSeconds();
   const args = canonicalJson(Object.fromEntries(tool.bind.map((name, i) => [name, values[i] ?? null])));

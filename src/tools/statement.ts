@@ -10,27 +10,30 @@ export interface Statement {
  * (visible in pg_stat_activity and Postgres logs), the tool's SQL as a subquery, and a bound `LIMIT maxRows + 1`
  * whose extra row proves truncation. Values are bound as $n parameters, never interpolated.
  */
-export function readStatement(tool: ToolDefinition, values: unknown[], auditId: string): Statement {
-  return wrappedSelect(tool.sql, tool, values, auditId);
+export function readStatement(tool: ToolDefinition, values: unknown[], auditId: string, traceId?: string): Statement {
+  return wrappedSelect(tool.sql, tool, values, auditId, traceId);
 }
 
 /**
  * The same wrapping for a guarded execute_sql statement (which binds no values). The newlines around the body
  * keep a trailing `--` comment from swallowing the wrapper's `) … LIMIT`.
  */
-export function wrappedSelect(sql: string, tool: ToolDefinition, values: unknown[], auditId: string): Statement {
+export function wrappedSelect(sql: string, tool: ToolDefinition, values: unknown[], auditId: string, traceId?: string): Statement {
   const body = stripTrailingSemicolons(sql);
   const limitParam = values.length + 1;
   return {
-    text: `${auditComment(auditId, tool.name)}\nSELECT * FROM (\n${body}\n) AS gatehouse_result LIMIT $${limitParam}`,
+    text: `${auditComment(auditId, tool.name, traceId)}\nSELECT * FROM (\n${body}\n) AS gatehouse_result LIMIT $${limitParam}`,
     params: [...values, tool.limits.maxRows + 1],
   };
 }
 
-/** Only identifier-safe characters reach the comment, so it can never close itself early. */
-export function auditComment(auditId: string, toolName: string): string {
+/**
+ * Only identifier-safe characters reach the comment, so it can never close itself early. The W3C trace id, when
+ * the client sent one, joins Postgres's log line to the client's trace and the audit row (which holds both ids).
+ */
+export function auditComment(auditId: string, toolName: string, traceId?: string): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.:-]/g, "_");
-  return `/* gatehouse audit=${safe(auditId)} tool=${safe(toolName)} */`;
+  return `/* gatehouse audit=${safe(auditId)} tool=${safe(toolName)}${traceId ? ` trace=${safe(traceId)}` : ""} */`;
 }
 
 /**
@@ -51,11 +54,11 @@ function stripTrailingSemicolons(sql: string): string {
  */
 export const TOO_MANY_ROWS_SQLSTATE = "3F000";
 
-export function writeStatement(tool: ToolDefinition, values: unknown[], auditId: string): Statement {
+export function writeStatement(tool: ToolDefinition, values: unknown[], auditId: string, traceId?: string): Statement {
   const body = stripTrailingSemicolons(tool.sql);
   const limitParam = values.length + 1;
   return {
-    text: `${auditComment(auditId, tool.name)}\nWITH gatehouse_changed AS (\n${body}\n)\nSELECT count(*)::int AS affected_rows, (CASE WHEN count(*) > $${limitParam} THEN 'gatehouse_limit.max_affected_rows_exceeded' END)::regclass AS limit_check FROM gatehouse_changed`,
+    text: `${auditComment(auditId, tool.name, traceId)}\nWITH gatehouse_changed AS (\n${body}\n)\nSELECT count(*)::int AS affected_rows, (CASE WHEN count(*) > $${limitParam} THEN 'gatehouse_limit.max_affected_rows_exceeded' END)::regclass AS limit_check FROM gatehouse_changed`,
     params: [...values, tool.limits.maxAffectedRows ?? 1],
   };
 }
