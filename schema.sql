@@ -109,6 +109,25 @@ CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time);
 CREATE INDEX IF NOT EXISTS audit_by_principal ON audit_events (principal, time);
 CREATE INDEX IF NOT EXISTS audit_by_tool ON audit_events (tool, time);
 
+-- Refusals beyond the first 60 a minute per IP (unauthenticated) or principal (authenticated) are counted here, one
+-- row per minute, key, event, outcome, rule and workspace, instead of a row each (src/audit/flood-d1.ts). The minute Cron
+-- Trigger folds each finished minute into one audit_events row carrying the count, so a flood costs a bounded
+-- number of rows and the log still says how many requests were refused. Never a caller-chosen value in the key
+-- beyond the IP or principal.
+CREATE TABLE IF NOT EXISTS audit_counters (
+  minute TEXT NOT NULL,         -- "YYYY-MM-DDTHH:MM" (UTC)
+  flood_key TEXT NOT NULL,      -- "ip:<address or IPv6 /64>" or "principal:<workspace>:<principal id>"
+  event TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  rule TEXT NOT NULL DEFAULT '',
+  workspace TEXT NOT NULL DEFAULT '',
+  principal TEXT,
+  principal_kind TEXT,
+  ip TEXT,                      -- the first address seen under the key
+  count INTEGER NOT NULL,
+  PRIMARY KEY (minute, flood_key, event, outcome, rule, workspace)
+);
+
 -- OAuth clients: dynamically registered public clients (RFC 7591) and admin-created task clients
 -- (client_credentials, DESIGN §3). Task secrets are stored as SHA-256 hashes of high-entropy values.
 CREATE TABLE IF NOT EXISTS oauth_clients (
@@ -144,6 +163,9 @@ CREATE TABLE IF NOT EXISTS auth_requests (
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
+-- Expired rows of this table, auth_codes, sessions (with their refresh tokens) and oidc_logins are deleted by the
+-- minute Cron Trigger (src/oauth/prune.ts).
+CREATE INDEX IF NOT EXISTS auth_requests_by_expiry ON auth_requests (expires_at);
 
 -- Authorization codes: single use, stored hashed; a replay revokes the session the first use created.
 CREATE TABLE IF NOT EXISTS auth_codes (
@@ -161,6 +183,7 @@ CREATE TABLE IF NOT EXISTS auth_codes (
   expires_at INTEGER NOT NULL,
   used_at INTEGER
 );
+CREATE INDEX IF NOT EXISTS auth_codes_by_expiry ON auth_codes (expires_at);
 
 -- Sessions: one per authorization grant; refresh tokens rotate within it.
 CREATE TABLE IF NOT EXISTS sessions (
@@ -179,6 +202,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   revoked_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_principal ON sessions (principal_id);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE INDEX IF NOT EXISTS sessions_by_last_use ON sessions (last_used_at);
 
 -- Refresh tokens, stored as SHA-256 hashes. A rotated token keeps, for a short grace window, the pair it was
 -- exchanged for, encrypted under a key derived from the rotated token itself (only its holder can read it).

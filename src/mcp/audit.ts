@@ -1,6 +1,7 @@
 import type { Caller } from "../env";
 import type { AuditOutcome, RequestContext } from "../audit/event";
-import { recordAudit } from "../audit/store-d1";
+import { recordBounded } from "../audit/flood-d1";
+import { principalFloodKey } from "../audit/flood";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
 
@@ -19,16 +20,19 @@ export function callerFields(caller: Caller) {
 
 /**
  * A decision on /mcp that runs no tool (a listing, a refusal before execution): recorded without holding the
- * response. Tool calls that execute record their intent durably first instead (tools/run.ts).
+ * response, and past the caller's first rows of a minute only counted (audit/flood.ts), so listings and unknown or
+ * throttled tools cannot grow D1 without bound. Tool calls that execute record their intent durably first instead
+ * (tools/run.ts).
  */
 export function auditDecision(
-  deps: { env: { DB: D1Database }; request: RequestContext; waitUntil: (p: Promise<unknown>) => void },
+  deps: { env: { DB: D1Database; RL_60: RateLimit }; request: RequestContext; waitUntil: (p: Promise<unknown>) => void },
   caller: Caller,
   f: { event: string; outcome: Exclude<AuditOutcome, "started">; rule?: string; tool?: string; detail?: string },
 ): void {
   deps.waitUntil(
-    recordAudit(
-      deps.env.DB,
+    recordBounded(
+      deps.env,
+      principalFloodKey(caller.principal.workspace, caller.principal.id),
       {
         id: randomId(),
         time: new Date(nowSeconds() * 1000).toISOString(),

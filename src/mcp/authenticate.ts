@@ -8,20 +8,19 @@ import { describeTokenFailure, wireErrorFor, type TokenFailure } from "../oauth/
 import { bearerChallenge } from "../oauth/metadata";
 import { readCallerState, policyAt } from "../policy/store-d1";
 import { principalGroups } from "../policy/evaluate";
-import { recordAudit } from "../audit/store-d1";
+import { recordBounded } from "../audit/flood-d1";
+import { ipFloodKey } from "../audit/flood";
+import { clientIpKey } from "../http/client-ip";
 import { requestContext } from "../http/request-context";
 import { randomId } from "../lib/sha256";
 import { nowSeconds } from "../lib/clock";
 
 /**
- * Refused credentials are audited, but at most 60 rows per minute per IP: an anonymous flood must not use up the
- * audit store's write capacity that authorised calls depend on (they fail closed without it).
+ * Refused credentials are audited, but past 60 rows a minute per IP only counted (audit/flood.ts): an anonymous
+ * flood must not fill the audit store that authorised calls depend on (they fail closed without it).
  */
 async function auditRefusal(c: Context<AppEnv>, failure: TokenFailure, workspace?: string): Promise<void> {
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  const { success } = await c.env.RL_60.limit({ key: `unauthenticated:${ip}` });
-  if (!success) return;
-  await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}`, ...(workspace ? { workspace } : {}) }, requestContext(c));
+  await recordBounded(c.env, ipFloodKey(clientIpKey(c.req.header("cf-connecting-ip"))), { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}`, ...(workspace ? { workspace } : {}) }, requestContext(c));
 }
 
 /** `workspace`: only for a token this gateway signed (revoked, or its principal left the policy): that workspace's row. */

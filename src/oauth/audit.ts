@@ -2,6 +2,9 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import type { AuditOutcome } from "../audit/event";
 import { auditStatement, recordAudit } from "../audit/store-d1";
+import { recordBounded } from "../audit/flood-d1";
+import { ipFloodKey } from "../audit/flood";
+import { clientIpKey } from "../http/client-ip";
 import { requestContext } from "../http/request-context";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
@@ -33,6 +36,15 @@ function withWorkspace(c: Context<AppEnv>, f: OAuthAuditFields): OAuthAuditField
 /** One audit row per token decision (DESIGN §7). Awaited: an OAuth decision is not answered before it is recorded. */
 export async function recordOAuthEvent(c: Context<AppEnv>, f: OAuthAuditFields): Promise<void> {
   await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) }, requestContext(c));
+}
+
+/**
+ * A refusal anyone can provoke without credentials (a junk /token or /register request, a failed sign-in): the
+ * same row, but past the first rows a minute from one IP only counted (audit/flood.ts), so a flood cannot fill D1.
+ */
+export async function recordOAuthRefusal(c: Context<AppEnv>, f: OAuthAuditFields): Promise<void> {
+  const event = { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) };
+  await recordBounded(c.env, ipFloodKey(clientIpKey(c.req.header("cf-connecting-ip"))), event, requestContext(c));
 }
 
 /** The same row as a statement, to batch with the decision it records (see auditStatement). */

@@ -1,6 +1,7 @@
 import { isS256Challenge } from "./pkce";
 import { matchRedirectUri } from "./redirect-uri";
 import { ADMIN_SCOPE, APPROVE_SCOPE, TIERS, TIER_SCOPE, type Tier } from "../policy/tiers";
+import { utf8Length } from "../tools/utf8";
 
 export interface AuthorizeParams {
   clientId: string;
@@ -20,6 +21,9 @@ export type AuthorizeCheck =
   | { ok: false; show: string }
   | { ok: false; redirect: { uri: string; error: string; description: string; state: string | null } };
 
+/** Longest `state` accepted (UTF-8 bytes). Clients send a random value or a short reference, far below this. */
+export const MAX_STATE_BYTES = 512;
+
 const KNOWN_SCOPES = new Set<string>([...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE, APPROVE_SCOPE]);
 
 /**
@@ -34,12 +38,16 @@ export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: s
   const registered = client.redirect_uris;
   const requested = q.get("redirect_uri") ?? (registered.length === 1 ? registered[0]! : null);
   if (!requested || !matchRedirectUri(requested, registered)) return { ok: false, show: "The redirect URI does not match the one this client registered." };
-  const state = q.get("state");
+  // The state is stored with the pending request and echoed to the client: bounded like every stored input, and
+  // an oversized one is not echoed in the error either.
+  const sentState = q.get("state");
+  const state = sentState !== null && utf8Length(sentState) > MAX_STATE_BYTES ? null : sentState;
   const fail = (error: string, description: string): AuthorizeCheck =>
     client.consented ? { ok: false, redirect: { uri: requested, error, description, state } } : { ok: false, show: `The app's sign-in request was refused (${error}): ${description}` };
   for (const key of ["client_id", "redirect_uri", "state", "scope", "resource", "code_challenge", "code_challenge_method", "response_type"]) {
     if (q.getAll(key).length > 1) return fail("invalid_request", `Parameter ${key} is repeated.`);
   }
+  if (sentState !== state) return fail("invalid_request", `state is limited to ${MAX_STATE_BYTES} bytes.`);
   if (q.get("response_type") !== "code") return fail("unsupported_response_type", "Only response_type=code is supported.");
   const challenge = q.get("code_challenge");
   if (!challenge || q.get("code_challenge_method") !== "S256" || !isS256Challenge(challenge)) return fail("invalid_request", "PKCE with code_challenge_method=S256 is required.");

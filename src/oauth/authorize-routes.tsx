@@ -14,14 +14,15 @@ import { hashSecret, newAuthCode } from "./secrets";
 import { DEFAULT_SESSION_POLICY } from "./session-policy";
 import { clientHasConsent, getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow } from "./store-d1";
 import { oidcConfigured, oidcLabel } from "./oidc-config";
-import { recordOAuthEvent } from "./audit";
+import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
+import { clientIpKey } from "../http/client-ip";
 import { upstreamAuthorizationEndpoint } from "./oidc-upstream";
 
 export const authorizeRoutes = new Hono<AppEnv>();
 
 const COOKIE = "gh_authz";
 
-function showError(c: Context<AppEnv>, message: string, status: 400 | 403 = 400): Response | Promise<Response> {
+function showError(c: Context<AppEnv>, message: string, status: 400 | 403 | 429 = 400): Response | Promise<Response> {
   htmlPageHeaders(c);
   return c.html(<ErrorPage message={message} />, status);
 }
@@ -72,8 +73,14 @@ authorizeRoutes.get("/", async (c) => {
     const r = checked.redirect;
     return redirectWithError(config, r.uri, r.error, r.description, r.state);
   }
-  const now = nowSeconds();
   const p = checked.params;
+  // Each sign-in stores a pending request: at most 120 a minute per IP (RL_120), pruned on expiry (prune.ts).
+  const { success } = await c.env.RL_120.limit({ key: `authorize:${clientIpKey(c.req.header("cf-connecting-ip"))}` });
+  if (!success) {
+    await recordOAuthRefusal(c, { event: "oauth.authorize", outcome: "rate_limited", rule: "authorize_per_ip", clientId: p.clientId }).catch(() => undefined);
+    return showError(c, "Too many sign-ins from your network in the last minute. Wait a minute and start again from your app.", 429);
+  }
+  const now = nowSeconds();
   const id = randomId();
   const csrf = randomId();
   await insertAuthRequest(c.env.DB, { id, csrf, client_id: p.clientId, redirect_uri: p.redirectUri, state: p.state, code_challenge: p.codeChallenge, scope: p.scope, created_at: now, expires_at: now + DEFAULT_SESSION_POLICY.requestSeconds });

@@ -6,7 +6,7 @@ import { configFor } from "../http/config";
 import { htmlPageHeaders } from "../http/page-headers";
 import { nowSeconds } from "../lib/clock";
 import { userPrincipalId } from "../policy/compile";
-import { recordOAuthEvent } from "./audit";
+import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
 import { ADMIN_GROUP } from "./consent-data";
 import { continuedRequest, showConsent } from "./authorize-routes";
 import { identityFromClaims, upstreamScope } from "./oidc-identity";
@@ -78,7 +78,7 @@ async function refuse(
   rule: string,
   opts: { outcome?: "denied" | "error"; row?: AuthRequestRow | null; detail?: string; status?: 400 | 403 | 502 } = {},
 ): Promise<Response> {
-  await recordOAuthEvent(c, {
+  await recordOAuthRefusal(c, {
     event: "oauth.login",
     outcome: opts.outcome ?? "denied",
     rule,

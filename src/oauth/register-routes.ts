@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { nowSeconds } from "../lib/clock";
 import { utf8Length } from "../tools/utf8";
-import { recordOAuthEvent } from "./audit";
+import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
+import { clientIpKey } from "../http/client-ip";
 import { DCR_LIMITS, validateRegistration } from "./dcr";
 import { OAuthError } from "./oauth-error";
 import { newClientId } from "./secrets";
@@ -17,8 +18,7 @@ export const STALE_CLIENT_SECONDS = 30 * 24 * 3600;
 registerRoutes.post("/", async (c) => {
   const now = nowSeconds();
   try {
-    const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-    const { success } = await c.env.RL_10.limit({ key: `register:${ip}` });
+    const { success } = await c.env.RL_10.limit({ key: `register:${clientIpKey(c.req.header("cf-connecting-ip"))}` });
     if (!success) throw new OAuthError("slow_down", "Too many registrations; try again in a minute.", "rate_limited");
     const text = await c.req.text();
     if (utf8Length(text) > DCR_LIMITS.bodyBytes) throw new OAuthError("invalid_client_metadata", `Registration metadata is limited to ${DCR_LIMITS.bodyBytes} bytes.`);
@@ -37,7 +37,7 @@ registerRoutes.post("/", async (c) => {
     return c.json({ client_id: clientId, client_id_issued_at: now, ...meta }, 201);
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
-    await recordOAuthEvent(c, { event: "client.registered", outcome: e.errorCode === "slow_down" ? "rate_limited" : "denied", rule: e.reason }).catch(() => undefined);
+    await recordOAuthRefusal(c, { event: "client.registered", outcome: e.errorCode === "slow_down" ? "rate_limited" : "denied", rule: e.reason }).catch(() => undefined);
     return c.json(e.toJSON(), e.status);
   }
 });

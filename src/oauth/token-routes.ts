@@ -6,7 +6,7 @@ import { utf8Length } from "../tools/utf8";
 import { ADMIN_SCOPE, scopeForTiers, tiersInScope } from "../policy/tiers";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { currentPolicy } from "../policy/store-d1";
-import { recordOAuthEvent } from "./audit";
+import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
 import { authenticateClient } from "./client-auth";
 import { graceBinding, openPair, sameRequester, sealPair, type GraceBinding, type TokenPair } from "./grace-pair";
 import { consentOptions } from "./authorize-request";
@@ -230,7 +230,7 @@ tokenRoutes.post("/", async (c) => {
     throw new OAuthError("unsupported_grant_type", "grant_type must be authorization_code, refresh_token or client_credentials.");
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
-    await recordOAuthEvent(c, { event: "token.refused", outcome: "denied", rule: e.reason, ...(clientId ? { clientId } : {}) }).catch(() => undefined);
+    await recordOAuthRefusal(c, { event: "token.refused", outcome: "denied", rule: e.reason, ...(clientId ? { clientId } : {}) }).catch(() => undefined);
     const extra: Record<string, string> = e.errorCode === "invalid_client" && c.req.header("authorization")?.startsWith("Basic ") ? { "WWW-Authenticate": 'Basic realm="gatehouse"' } : {};
     return tokenJson(e.toJSON(), e.status, extra);
   }

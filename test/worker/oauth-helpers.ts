@@ -86,11 +86,12 @@ export function unique(prefix = "t"): string {
 }
 
 /**
- * A fresh client IP per call: registration is rate limited per IP (10 a minute), and each test registers its own
- * clients. Cloudflare sets CF-Connecting-IP at the edge; in workerd the test supplies it.
+ * A fresh client IP per call: registration and sign-ins are rate limited per IP (10 and 120 a minute), and each
+ * test registers its own clients. Cloudflare sets CF-Connecting-IP at the edge; in workerd the test supplies it.
+ * IPv6 addresses count by their /64 (src/http/client-ip.ts), so each fresh address gets a /64 of its own.
  */
 export function freshIp(): string {
-  return `2001:db8::${(++counter).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
+  return `2001:db8:${(++counter).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}::1`;
 }
 
 export function register(meta: unknown, ip = freshIp()): Promise<Response> {
@@ -141,8 +142,8 @@ export function authorizeQuery(base: AuthorizeParams, override: Partial<Record<k
   return q.toString();
 }
 
-export function authorize(query: string): Promise<Response> {
-  return get(`/authorize?${query}`);
+export function authorize(query: string, ip = freshIp()): Promise<Response> {
+  return get(`/authorize?${query}`, { "cf-connecting-ip": ip });
 }
 
 export function hidden(html: string, name: string): string | undefined {
