@@ -128,8 +128,9 @@ CREATE TABLE IF NOT EXISTS audit_counters (
   PRIMARY KEY (minute, flood_key, event, outcome, rule, workspace)
 );
 
--- OAuth clients: dynamically registered public clients (RFC 7591) and admin-created task clients
--- (client_credentials, DESIGN §3). Task secrets are stored as SHA-256 hashes of high-entropy values.
+-- OAuth clients: dynamically registered public clients (RFC 7591), public clients known by their metadata document
+-- (client_id = the document's URL, src/oauth/cimd.ts) and admin-created task clients (client_credentials).
+-- Task secrets are stored as SHA-256 hashes of high-entropy values.
 CREATE TABLE IF NOT EXISTS oauth_clients (
   client_id TEXT PRIMARY KEY,
   kind TEXT NOT NULL CHECK (kind IN ('public', 'task')),
@@ -141,7 +142,7 @@ CREATE TABLE IF NOT EXISTS oauth_clients (
   principal_id TEXT,                          -- task clients: "task:<id>"
   tools TEXT,                                 -- task clients: JSON array of tool names
   token_ttl INTEGER,                          -- task clients: access-token lifetime (s)
-  expires_at INTEGER,                         -- task clients: client expiry (epoch s)
+  expires_at INTEGER,                         -- task clients: client expiry; metadata-document clients: refetch after (epoch s)
   created_at INTEGER NOT NULL,
   created_by TEXT,
   last_used_at INTEGER

@@ -12,17 +12,19 @@ import { accessFor } from "./consent-data";
 import { ConsentPage, ErrorPage, LoginPage } from "./pages";
 import { hashSecret, newAuthCode } from "./secrets";
 import { DEFAULT_SESSION_POLICY } from "./session-policy";
-import { clientHasConsent, getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow } from "./store-d1";
+import { clientHasConsent, getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow, type ClientRow } from "./store-d1";
 import { oidcConfigured, oidcLabel } from "./oidc-config";
 import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
 import { clientIpKey } from "../http/client-ip";
 import { upstreamAuthorizationEndpoint } from "./oidc-upstream";
+import { looksLikeDocumentUrl } from "./cimd";
+import { documentClient } from "./cimd-client";
 
 export const authorizeRoutes = new Hono<AppEnv>();
 
 const COOKIE = "gh_authz";
 
-function showError(c: Context<AppEnv>, message: string, status: 400 | 403 | 429 = 400): Response | Promise<Response> {
+function showError(c: Context<AppEnv>, message: string, status: 400 | 403 | 429 | 502 = 400): Response | Promise<Response> {
   htmlPageHeaders(c);
   return c.html(<ErrorPage message={message} />, status);
 }
@@ -55,10 +57,19 @@ export async function continuedRequest(c: Context<AppEnv>, form: FormData): Prom
   return row;
 }
 
-async function clientView(db: D1Database, clientId: string): Promise<{ name: string; redirectUris: string[]; consented: boolean } | null> {
-  const client = await getClient(db, clientId);
+/**
+ * What the pages say about a public client. `documentHost` is set for a client known by its metadata document
+ * (oauth/cimd.ts): the host that served it is the one verified fact, since the name is whatever the document says.
+ */
+async function clientView(db: D1Database, clientId: string, row?: ClientRow): Promise<{ name: string; redirectUris: string[]; consented: boolean; documentHost: string | null } | null> {
+  const client = row ?? (await getClient(db, clientId));
   if (!client || client.kind !== "public") return null;
-  return { name: client.client_name ?? "An MCP client", redirectUris: JSON.parse(client.redirect_uris) as string[], consented: await clientHasConsent(db, clientId) };
+  return {
+    name: client.client_name ?? "An MCP client",
+    redirectUris: JSON.parse(client.redirect_uris) as string[],
+    consented: await clientHasConsent(db, clientId),
+    documentHost: looksLikeDocumentUrl(clientId) ? new URL(clientId).host : null,
+  };
 }
 
 // GET /authorize (OAuth 2.1 §4.1.1): validate, remember the request, show sign-in.
@@ -66,7 +77,14 @@ authorizeRoutes.get("/", async (c) => {
   const config = configFor(c.env);
   const q = new URL(c.req.url).searchParams;
   const clientId = q.get("client_id");
-  const client = clientId && clientId.length <= 100 ? await clientView(c.env.DB, clientId) : null;
+  let client: Awaited<ReturnType<typeof clientView>> = null;
+  if (clientId && looksLikeDocumentUrl(clientId)) {
+    // A metadata-document client (oauth/cimd-client.ts): fetched and validated before anything else, so every
+    // redirect below goes only to a URI the document lists.
+    const resolved = await documentClient(c, config, clientId);
+    if (!resolved.ok) return showError(c, resolved.message, resolved.status);
+    client = await clientView(c.env.DB, clientId, resolved.client);
+  } else if (clientId && clientId.length <= 100) client = await clientView(c.env.DB, clientId);
   const checked = checkAuthorizeRequest(q, client ? { client_id: clientId!, redirect_uris: client.redirectUris, consented: client.consented } : null, config.resource);
   if (!checked.ok) {
     if ("show" in checked) return showError(c, checked.show);
@@ -90,7 +108,7 @@ authorizeRoutes.get("/", async (c) => {
     : [];
   // The login post may end at the identity provider, or (nothing granted) back at the client with an error.
   htmlPageHeaders(c, [await upstreamAuthorizationEndpoint(c.env), p.redirectUri]);
-  return c.html(<LoginPage clientName={client!.name} redirectHost={new URL(p.redirectUri).host} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
+  return c.html(<LoginPage clientName={client!.name} clientHost={client!.documentHost} redirectHost={new URL(p.redirectUri).host} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
 });
 
 /** Shows consent once the user is known (dev login here; the OIDC callback uses the same function). */
@@ -114,7 +132,7 @@ export async function showConsent(c: Context<AppEnv>, row: AuthRequestRow, who: 
   }));
   htmlPageHeaders(c, [row.redirect_uri]);
   return c.html(
-    <ConsentPage clientName={client.name} redirectHost={new URL(row.redirect_uri).host} email={who.email} requestId={row.id} csrf={row.csrf} workspaces={usable.map((a) => a.workspace)} options={options} />,
+    <ConsentPage clientName={client.name} clientHost={client.documentHost} redirectHost={new URL(row.redirect_uri).host} email={who.email} requestId={row.id} csrf={row.csrf} workspaces={usable.map((a) => a.workspace)} options={options} />,
   );
 }
 

@@ -2,6 +2,7 @@ import type { ClientRow } from "./store-d1";
 import { getClient } from "./store-d1";
 import { hashSecret, sameDigest } from "./secrets";
 import { OAuthError } from "./oauth-error";
+import { CIMD_LIMITS, looksLikeDocumentUrl } from "./cimd";
 
 export interface PresentedClient {
   clientId: string;
@@ -48,7 +49,10 @@ export function presentedClient(authorization: string | undefined, form: URLSear
  */
 export async function authenticateClient(db: D1Database, authorization: string | undefined, form: URLSearchParams): Promise<ClientRow> {
   const presented = presentedClient(authorization, form);
-  if (presented.clientId.length > 100) throw new OAuthError("invalid_client", "Client authentication failed.", "client_id_too_long");
+  // Registered ids are short; a metadata-document client's id is its URL (oauth/cimd.ts), stored when /authorize
+  // fetched it, and authenticates like any public client.
+  const maxLength = looksLikeDocumentUrl(presented.clientId) ? CIMD_LIMITS.urlLength : 100;
+  if (presented.clientId.length > maxLength) throw new OAuthError("invalid_client", "Client authentication failed.", "client_id_too_long");
   const client = await getClient(db, presented.clientId);
   if (!client) throw new OAuthError("invalid_client", "Client authentication failed.", "unknown_client");
   if (client.kind === "public") {

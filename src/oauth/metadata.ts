@@ -44,6 +44,8 @@ export function authorizationServerMetadata(config: GatewayConfig): Record<strin
     scopes_supported: [...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE, APPROVE_SCOPE],
     authorization_response_iss_parameter_supported: true,
     resource_indicators_supported: true,
+    // A client may use an https URL of its metadata document as client_id (oauth/cimd.ts); DCR stays for the rest.
+    client_id_metadata_document_supported: true,
     service_documentation: `${i}/`,
   };
 }

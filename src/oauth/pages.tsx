@@ -5,7 +5,8 @@ import type { ScopeOption } from "./authorize-request";
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.4rem}fieldset{border:1px solid #ccd;border-radius:8px;margin:1rem 0;padding:.5rem 1rem}
 button{font:inherit;padding:.5rem 1rem;border-radius:6px;border:1px solid #345;background:#f4f6f8;cursor:pointer;margin:.25rem .25rem .25rem 0}
-button.primary{background:#1f4fd1;color:#fff;border-color:#1f4fd1}.muted{color:#5a6270;font-size:.9rem}code{background:#f1f3f5;padding:0 .25rem}`;
+button.primary{background:#1f4fd1;color:#fff;border-color:#1f4fd1}.muted{color:#5a6270;font-size:.9rem}code{background:#f1f3f5;padding:0 .25rem}
+.host{border:2px solid #1f4fd1;border-radius:8px;padding:.5rem 1rem;background:#f4f7ff}`;
 
 function Layout(props: { title: string; children: Child }) {
   return (
@@ -32,8 +33,26 @@ export function ErrorPage(props: { message: string }) {
   );
 }
 
+/**
+ * The host that served a metadata-document client's details (oauth/cimd.ts), shown prominently: it is the one
+ * thing about the client that Gatehouse verified, while the name is the client's own claim.
+ */
+function DocumentHost(props: { host: string }) {
+  return (
+    <p class="host" data-client-host={props.host}>
+      App published by <strong>{props.host}</strong>
+      <br />
+      <span class="muted">
+        Gatehouse read this app's details from {props.host}. The app's name is its own claim: continue only if you expect an app from {props.host}.
+      </span>
+    </p>
+  );
+}
+
 export interface LoginPageProps {
   clientName: string;
+  /** Set for a metadata-document client: the document's host. */
+  clientHost: string | null;
   redirectHost: string;
   requestId: string;
   csrf: string;
@@ -49,6 +68,7 @@ export function LoginPage(p: LoginPageProps) {
       <p>
         <strong>{p.clientName}</strong> (<code>{p.redirectHost}</code>) wants to use database tools on your behalf.
       </p>
+      {p.clientHost !== null && <DocumentHost host={p.clientHost} />}
       {p.oidcLabel !== null && (
         <form method="post" action="/authorize/oidc">
           <input type="hidden" name="request" value={p.requestId} />
@@ -77,6 +97,8 @@ export function LoginPage(p: LoginPageProps) {
 
 export interface ConsentPageProps {
   clientName: string;
+  /** Set for a metadata-document client: the document's host. */
+  clientHost: string | null;
   redirectHost: string;
   email: string;
   requestId: string;
@@ -97,7 +119,11 @@ const LABELS: Record<string, string> = {
 export function ConsentPage(p: ConsentPageProps) {
   return (
     <Layout title="Allow access">
-      <h1>Allow {p.clientName}?</h1>
+      <h1>
+        Allow {p.clientName}
+        {p.clientHost !== null && <> from {p.clientHost}</>}?
+      </h1>
+      {p.clientHost !== null && <DocumentHost host={p.clientHost} />}
       <p>
         Signed in as <strong>{p.email}</strong>. After you allow it, <code>{p.redirectHost}</code> receives short-lived
         tokens limited to what you choose here.

@@ -1,4 +1,5 @@
 import type { RegisteredMetadata } from "./dcr";
+import type { ClientDocument } from "./cimd";
 
 export interface ClientRow {
   client_id: string;
@@ -20,6 +21,22 @@ export async function insertPublicClient(db: D1Database, clientId: string, meta:
   await db
     .prepare("INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, metadata, created_at, last_used_at) VALUES (?, 'public', ?, ?, ?, ?, ?)")
     .bind(clientId, meta.client_name ?? null, JSON.stringify(meta.redirect_uris), JSON.stringify(meta), now, now)
+    .run();
+}
+
+/**
+ * Stores (or refreshes) a client known by its metadata document (oauth/cimd.ts) as a public client whose id is the
+ * document URL; `expires_at` is when the document must be fetched again (its HTTP freshness, bounded). The token
+ * endpoint treats it like any public client; only /authorize refetches a stale one. A row of another kind with
+ * the same id is never overwritten.
+ */
+export async function upsertDocumentClient(db: D1Database, doc: ClientDocument, now: number, freshUntil: number): Promise<void> {
+  await db
+    .prepare(
+      "INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, metadata, expires_at, created_at, last_used_at) VALUES (?1, 'public', ?2, ?3, ?4, ?5, ?6, ?6) " +
+        "ON CONFLICT (client_id) DO UPDATE SET client_name = excluded.client_name, redirect_uris = excluded.redirect_uris, metadata = excluded.metadata, expires_at = excluded.expires_at WHERE oauth_clients.kind = 'public'",
+    )
+    .bind(doc.client_id, doc.client_name ?? null, JSON.stringify(doc.redirect_uris), JSON.stringify(doc), freshUntil, now)
     .run();
 }
 
