@@ -15,8 +15,15 @@ import { nowSeconds } from "../lib/clock";
 /** Bodies above this are refused before parsing (JSON-RPC messages here are small). */
 export const MAX_MCP_BODY_BYTES = 1024 * 1024;
 
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), { status, headers: { "Content-Type": "application/json" } });
+function jsonRpcError(status: number, code: number, message: string, id: string | number | null = null): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }), { status, headers: { "Content-Type": "application/json" } });
+}
+
+/** The request's JSON-RPC id, echoed on its error (JSON-RPC 2.0 §5: null only when it cannot be read). */
+function requestId(body: unknown): string | number | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
+  const id = (body as { id?: unknown }).id;
+  return typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) ? id : null;
 }
 
 /** The stateless transport's GET opens a never-ending stream and its DELETE answers 200: neither applies here. */
@@ -82,7 +89,7 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
     : ({ kind: "legacy" } as const);
   if (era.kind === "reject") {
     auditDecision(auditDeps, caller, { event: "mcp.request", outcome: "denied", rule: `protocol:${era.reason}` });
-    return jsonRpcError(era.status, era.code, era.message);
+    return jsonRpcError(era.status, era.code, era.message, requestId(parsed));
   }
 
   const now = nowSeconds();

@@ -93,6 +93,21 @@ describe("MCP 2026-07-28 requests", () => {
     expect(row).toMatchObject({ event: "mcp.request", outcome: "denied", principal: "user:alice@example.com" });
   });
 
+  it("refuses a modern header without the _meta envelope with 400 -32602, echoing the request id", async () => {
+    const token = await tokenFor("alice@example.com");
+    const res = await SELF.fetch(
+      new Request(MCP_URL, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/list" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 101, method: "tools/list", params: {} }),
+      }),
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { id: unknown; error: { code: number } };
+    expect(body.error.code).toBe(-32602);
+    expect(body.id).toBe(101);
+  });
+
   it("answers an unsupported revision with 400 -32022 and the supported list", async () => {
     const token = await tokenFor("alice@example.com");
     const res = await SELF.fetch(modern(token, "tools/list", { _meta: { "io.modelcontextprotocol/protocolVersion": "2099-01-01" } }, { "MCP-Protocol-Version": "2099-01-01" }));
