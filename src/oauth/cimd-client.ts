@@ -3,7 +3,7 @@ import type { AppEnv } from "../env";
 import type { GatewayConfig } from "../http/config";
 import { clientIpKey } from "../http/client-ip";
 import { nowSeconds } from "../lib/clock";
-import { recordOAuthRefusal } from "./audit";
+import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
 import { checkDocumentUrl } from "./cimd";
 import { fetchClientDocument } from "./cimd-fetch";
 import { getClient, upsertDocumentClient, type ClientRow } from "./store-d1";
@@ -13,7 +13,7 @@ export type DocumentClient = { ok: true; client: ClientRow } | { ok: false; stat
 /**
  * The client named by a metadata-document URL at /authorize: the stored copy while it is fresh, else the document
  * fetched again (at most 10 fetches a minute per IP, RL_10), validated and stored. Any failure is audited with its
- * precise reason (rule `cimd_<reason>`) and answered with an error page by the caller, never a redirect: without
+ * precise reason (rule `cimd_<reason>`; a successful fetch is recorded too, rule `fetched`) and answered with an error page by the caller, never a redirect: without
  * a valid document there is no verified redirect URI to send an error to. A stale copy is not used when the
  * refetch fails.
  */
@@ -47,6 +47,8 @@ export async function documentClient(c: Context<AppEnv>, config: GatewayConfig, 
     );
   }
   await upsertDocumentClient(c.env.DB, fetched.doc, now, now + fetched.freshSeconds);
+  // Like a registration: the name and how long the document is trusted before the next fetch.
+  await recordOAuthEvent(c, { event: "oauth.client_document", outcome: "ok", rule: "fetched", clientId, detail: `${fetched.doc.client_name ?? ""} (fresh ${fetched.freshSeconds} s)`.trim().slice(0, 240) });
   const client = await getClient(c.env.DB, clientId);
   if (!client || client.kind !== "public") return refuse("id_of_another_kind", 400, "This client ID belongs to another kind of client.");
   return { ok: true, client };

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext } from "playwright-core";
 import { launchChromium, loopbackCallback, watchPage, within, type CallbackCatcher } from "../support/browser";
 import { authorizeUrl, listToolNames, newPkce, tokenRequest } from "../support/oauth-client";
+import { readLocalD1 } from "../support/d1";
 
 /**
  * A Client ID Metadata Document client signing in end to end, in Chromium against the dev stack: the client's
@@ -81,6 +82,16 @@ describe("Client ID Metadata Documents in Chromium", () => {
       const again = await page.goto(authorizeUrl(e2e.workerUrl, { clientId, redirectUri: catcher.uri, pkce: newPkce(), state: "cimd-2" }).href);
       expect(again?.status()).toBe(200);
       expect(fetches["/apps/cimd-e2e/client.json"]).toBe(1);
+
+      const audit = await readLocalD1<{ event: string; outcome: string; rule: string | null; detail: string | null }>(
+        e2e.stateDir,
+        `SELECT event, outcome, rule, detail FROM audit_events WHERE client_id = '${clientId}' AND event IN ('oauth.client_document', 'token.issued', 'token.refreshed') ORDER BY seq`,
+      );
+      expect(audit).toEqual([
+        { event: "oauth.client_document", outcome: "ok", rule: "fetched", detail: "CIMD e2e client (fresh 300 s)" },
+        { event: "token.issued", outcome: "ok", rule: "authorization_code", detail: "db:read" },
+        { event: "token.refreshed", outcome: "ok", rule: null, detail: "db:read" },
+      ]);
     } finally {
       await catcher.close();
       await context.close();
@@ -107,6 +118,12 @@ describe("Client ID Metadata Documents in Chromium", () => {
         expect(new URL(page.url()).origin).toBe(e2e.workerUrl);
       }
       expect(redirected).toBe(false);
+      const rules = await readLocalD1<{ client_id: string; rule: string }>(e2e.stateDir, "SELECT client_id, rule FROM audit_events WHERE event = 'oauth.client_document' AND outcome = 'denied' AND client_id LIKE '%/bad/%' ORDER BY seq");
+      expect(rules.map((r) => [new URL(r.client_id).pathname, r.rule])).toEqual([
+        ["/bad/impostor.json", "cimd_doc_client_id_mismatch"],
+        ["/bad/moved.json", "cimd_fetch_redirect"],
+        ["/bad/secret.json", "cimd_doc_has_client_secret"],
+      ]);
     } finally {
       await catcher.close();
       await context.close();
