@@ -110,10 +110,10 @@ CREATE INDEX IF NOT EXISTS audit_by_principal ON audit_events (principal, time);
 CREATE INDEX IF NOT EXISTS audit_by_tool ON audit_events (tool, time);
 
 -- Refusals beyond the first 60 a minute per IP (unauthenticated) or principal (authenticated) are counted here, one
--- row per minute, key, event, outcome, rule and workspace, instead of a row each (src/audit/flood-d1.ts). The minute Cron
--- Trigger folds each finished minute into one audit_events row carrying the count, so a flood costs a bounded
--- number of rows and the log still says how many requests were refused. Never a caller-chosen value in the key
--- beyond the IP or principal.
+-- row per minute, key, event, outcome, rule and workspace, instead of a row each (src/audit/flood-d1.ts). The
+-- minute Cron Trigger folds each finished minute into one audit_events row carrying the count, so a flood costs a
+-- bounded number of rows and the log still says how many requests were refused. Never a caller-chosen value in
+-- the key beyond the IP or principal.
 CREATE TABLE IF NOT EXISTS audit_counters (
   minute TEXT NOT NULL,         -- "YYYY-MM-DDTHH:MM" (UTC)
   flood_key TEXT NOT NULL,      -- "ip:<address or IPv6 /64>" or "principal:<workspace>:<principal id>"
