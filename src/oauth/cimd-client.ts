@@ -13,9 +13,9 @@ export type DocumentClient = { ok: true; client: ClientRow } | { ok: false; stat
 /**
  * The client named by a metadata-document URL at /authorize: the stored copy while it is fresh, else the document
  * fetched again (at most 10 fetches a minute per IP, RL_10), validated and stored. Any failure is audited with its
- * precise reason (rule `cimd_<reason>`; a successful fetch is recorded too, rule `fetched`) and answered with an error page by the caller, never a redirect: without
- * a valid document there is no verified redirect URI to send an error to. A stale copy is not used when the
- * refetch fails.
+ * precise reason (rule `cimd_<reason>`; a successful fetch too, rule `fetched`) and answered with an error page by
+ * the caller, never a redirect: without a valid document there is no verified redirect URI to send an error to. A
+ * stale copy is not used when the refetch fails.
  */
 export async function documentClient(c: Context<AppEnv>, config: GatewayConfig, clientId: string): Promise<DocumentClient> {
   const refuse = async (reason: string, status: 400 | 429 | 502, message: string, outcome: "denied" | "error" | "rate_limited" = "denied"): Promise<DocumentClient> => {
