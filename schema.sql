@@ -276,3 +276,12 @@ DROP INDEX IF EXISTS approvals_one_open;
 CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_open_request ON approvals (workspace_id, tool, requester, args_hash) WHERE status IN ('pending', 'approved') AND refusal_reported = 0;
 CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals (workspace_id, tool, requester, args_hash, created_at);
 CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);
+
+-- The first-run bootstrap (POST /admin/api/bootstrap, src/admin/bootstrap-routes.ts): one row once it has applied
+-- the first policy. Its primary key admits one row ever, and the row commits in the same transaction as that policy,
+-- so BOOTSTRAP_TOKEN is spent for good, even if two bootstraps race or every policy row were later removed.
+CREATE TABLE IF NOT EXISTS bootstrap_spent (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  workspace_id TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+);

@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { buildParserWasm } from "./scripts/build-parser-wasm";
 
 // The guard's parser module with its smaller initial memory (src/guard/parser.ts imports it); the workerd pool does
@@ -8,6 +8,7 @@ import { buildParserWasm } from "./scripts/build-parser-wasm";
 buildParserWasm();
 
 // A throwaway signing key for the workerd suite, made fresh on every run.
+const bootstrapToken = randomBytes(32).toString("base64url");
 const testSigningKey = JSON.stringify({ ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: `test-${randomUUID()}`, alg: "EdDSA" });
 
 // Three suites, each starting what it needs once:
@@ -38,6 +39,8 @@ export default defineConfig({
                 DB_URL_DIAGNOSTIC: "postgresql://gatehouse_diagnostic:unused@127.0.0.1:9/gatehouse",
                 // The deployment's operators read every audit row (test/worker/audit-scope.test.ts).
                 OPERATORS: "ops@example.com",
+                // The one-time first-policy secret (test/worker/admin-bootstrap.test.ts).
+                BOOTSTRAP_TOKEN: bootstrapToken,
               },
             },
           }),

@@ -12,6 +12,7 @@ import { oidcRoutes } from "./oauth/oidc-routes";
 import { tokenRoutes } from "./oauth/token-routes";
 import { revokeRoutes } from "./oauth/revoke-routes";
 import { adminRoutes } from "./admin/routes";
+import { bootstrapRoutes } from "./admin/bootstrap-routes";
 import { approvalRoutes } from "./approvals/routes";
 import { authenticate } from "./mcp/authenticate";
 import { handleMcp, methodNotAllowed } from "./mcp/route";
@@ -51,8 +52,10 @@ app.route("/revoke", revokeRoutes);
 app.on(["GET", "DELETE", "PUT", "PATCH"], "/mcp", () => methodNotAllowed());
 app.post("/mcp", authenticate, handleMcp);
 
-// Approvers first: their routes need the approve scope, not the admin scope of the rest of /admin/api.
+// Approvers first: their routes need the approve scope, not the admin scope of the rest of /admin/api. The
+// first-run bootstrap authenticates with its own one-time secret, before any admin exists.
 app.route("/admin/api/approvals", approvalRoutes);
+app.route("/admin/api/bootstrap", bootstrapRoutes);
 app.route("/admin/api", adminRoutes);
 app.route("/dev", devRoutes);
 

@@ -20,6 +20,11 @@ export type Bindings = Env & {
   OIDC_GROUPS_CLAIM?: string;
   /** Dev only: shared secret the dev tools send to /dev/* (local/stack.ts generates it). */
   DEV_SECRET?: string;
+  /**
+   * One-time secret for `gatehouse policy bootstrap` (POST /admin/api/bootstrap): applies the first policy while no
+   * workspace has one, refused ever after. At least 32 characters; delete it once the first policy is applied.
+   */
+  BOOTSTRAP_TOKEN?: string;
   /** Optional: POSTed a small JSON notice for each new approval request. */
   APPROVAL_WEBHOOK_URL?: string;
 };

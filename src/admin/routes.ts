@@ -9,11 +9,10 @@ import { oauthAuditStatement } from "../oauth/audit";
 import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
 import { insertTaskClientStatement, revocationStatements } from "../oauth/store-d1";
 import { validatePolicy } from "../policy/validate";
-import { compilePolicy } from "../policy/compile";
-import { applyCompiledPolicy, currentPolicy } from "../policy/store-d1";
+import { currentPolicy } from "../policy/store-d1";
 import { grantedTools, principalGroups } from "../policy/evaluate";
-import { diffPolicies, formatChanges } from "../policy/diff";
 import { auditRoutes } from "./audit-routes";
+import { applyPolicy, checkPolicyDocument } from "./policy-apply";
 import { checkWriteStatements } from "../policy/write-check";
 import { checkCredentialBindings, credentialsFrom } from "../policy/credentials";
 import { parseSql } from "../guard/parser";
@@ -126,23 +125,14 @@ adminRoutes.get("/policy/versions", async (c) => {
 
 adminRoutes.post("/policy", async (c) => {
   const caller = c.get("caller");
-  const checked = validatePolicy(await c.req.json().catch(() => undefined));
+  const checked = await checkPolicyDocument(await c.req.json().catch(() => undefined));
   if (!checked.ok) return c.json({ error: "invalid_policy", errors: checked.errors }, 400);
-  const writeErrors = await checkWriteStatements(checked.policy, parseSql);
-  if (writeErrors.length > 0) return c.json({ error: "invalid_policy", errors: writeErrors }, 400);
   if (checked.policy.workspace !== caller.principal.workspace) {
     return c.json({ error: "invalid_request", error_description: `This token administers workspace "${caller.principal.workspace}", not "${checked.policy.workspace}".` }, 403);
   }
   // The deployment decides which database credential this workspace may use, at which tier (policy/credentials.ts).
   const credentialErrors = checkCredentialBindings(checked.policy, credentialsFrom(c.env));
   if (credentialErrors.length > 0) return c.json({ error: "invalid_policy", errors: credentialErrors }, 400);
-  const compiled = await compilePolicy(checked.policy);
-  const before = await c.env.DB.prepare("SELECT document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(compiled.workspace).first<{ document: string }>();
-  const previous = before ? validatePolicy(JSON.parse(before.document)) : undefined;
-  const changes = diffPolicies(previous?.ok ? await compilePolicy(previous.policy) : undefined, compiled);
-  // The new version and its audit row are one transaction.
-  const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(checked.policy), caller.principal.id, new Date(nowSeconds() * 1000), (v) =>
-    oauthAuditStatement(c, { event: "policy.applied", outcome: "ok", principal: caller.principal.id, workspace: compiled.workspace, detail: `version ${v} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)` }),
-  );
-  return c.json({ workspace: compiled.workspace, version, hash: compiled.hash, changes: formatChanges(changes).split("\n") });
+  // The new version and its audit row are one transaction (policy-apply.ts, shared with the first-run bootstrap).
+  return c.json(await applyPolicy(c, checked.policy, caller.principal.id));
 });

@@ -3,10 +3,11 @@ import type { Grant, PolicySnapshot, ToolDefinition } from "./types";
 
 /**
  * Replaces a workspace's policy in one D1 batch (a single transaction): either the whole new version is visible
- * or none of it. `audit` adds the apply's audit row to the same batch, so the version is not committed without
- * it. Returns the new version number.
+ * or none of it. `audit` adds the apply's audit row (and any statement that must commit with it) to the same
+ * batch, so the version is not committed without it, and a failing one rolls the version back. Returns the new
+ * version number.
  */
-export async function applyCompiledPolicy(db: D1Database, compiled: CompiledPolicy, document: string, appliedBy: string, now: Date, audit?: (version: number) => D1PreparedStatement): Promise<number> {
+export async function applyCompiledPolicy(db: D1Database, compiled: CompiledPolicy, document: string, appliedBy: string, now: Date, audit?: (version: number) => D1PreparedStatement | D1PreparedStatement[]): Promise<number> {
   const ws = compiled.workspace;
   const head = await db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(ws).first<{ v: number }>();
   const version = (head?.v ?? 0) + 1;
@@ -30,7 +31,7 @@ export async function applyCompiledPolicy(db: D1Database, compiled: CompiledPoli
   for (const m of compiled.members) {
     statements.push(db.prepare("INSERT OR IGNORE INTO group_members (workspace_id, group_name, principal_id) VALUES (?, ?, ?)").bind(ws, m.group, m.principal));
   }
-  if (audit) statements.push(audit(version));
+  if (audit) statements.push(...[audit(version)].flat());
   await db.batch(statements);
   return version;
 }

@@ -1,6 +1,7 @@
 declare namespace Cloudflare {
   interface Env {
     SIGNING_KEY: string;
+    BOOTSTRAP_TOKEN: string;
   }
 }
 declare module "*?raw" {
