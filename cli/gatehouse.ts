@@ -11,6 +11,8 @@ import factory from "libpg-query/wasm/libpg-query.js";
 import { instantiatePgQuery } from "../src/guard/wasm-parser";
 import { checkWriteStatements } from "../src/policy/write-check";
 import { err, field, out, terminalSafe, write } from "./terminal";
+import { CliError, currentUrl, login, logout, storedAccessToken } from "./login";
+import { credentialsPath, normalizeUrl } from "./credentials";
 
 /** The same PostgreSQL parser the Worker uses, from the package's WASM. */
 async function nodeParser() {
@@ -33,13 +35,20 @@ async function nodeParser() {
  *   approvals list [--all]          pending requests for your approver groups (GATEHOUSE_TOKEN with gatehouse:approve;
  *                                   --dev --user <email> mints one from the local stack)
  *   approvals approve <id> [--reason …] | approvals deny <id> --reason …
- * Server commands use GATEHOUSE_URL (default http://127.0.0.1:8787) and GATEHOUSE_TOKEN (an admin token with
- * the gatehouse:admin scope); with --dev the CLI mints one for admin@example.com from the local dev stack.
+ *   login [--url https://host] [--no-browser]   sign in through the browser (cli/login.ts); the refresh token is
+ *                                   kept in the user's config dir (cli/credentials.ts)
+ *   logout                          revoke that sign-in and forget it
+ *   policy bootstrap <file>         the first policy of a deployment, with BOOTSTRAP_TOKEN (the Worker secret) in
+ *                                   the environment; refused once any policy exists
+ * Server commands go to --url, else GATEHOUSE_URL, else the URL of the latest `gatehouse login`, else
+ * http://127.0.0.1:8787. They authenticate with GATEHOUSE_TOKEN when set (automation: an access token with the
+ * gatehouse:admin or gatehouse:approve scope), else with the stored sign-in for that URL; with --dev the CLI mints
+ * one for a demo user from the local dev stack.
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    url: { type: "string", default: process.env.GATEHOUSE_URL ?? "http://127.0.0.1:8787" },
+    url: { type: "string" },
     dev: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     user: { type: "string" },
@@ -50,8 +59,10 @@ const { values, positionals } = parseArgs({
     filter: { type: "string", multiple: true, default: [] },
     reason: { type: "string" },
     all: { type: "boolean", default: false },
+    "no-browser": { type: "boolean", default: false },
   },
 });
+values.url = normalizeUrl(values.url ?? process.env.GATEHOUSE_URL ?? (await currentUrl()) ?? "http://127.0.0.1:8787");
 
 function fail(message: string, code = 1): never {
   err(message);
@@ -82,11 +93,23 @@ async function devToken(body: Record<string, string>): Promise<string> {
   return json.access_token;
 }
 
-async function adminToken(): Promise<string> {
-  if (values.dev) return devToken({ user: "admin@example.com", scope: "gatehouse:admin" });
-  const token = process.env.GATEHOUSE_TOKEN;
-  if (!token) fail("set GATEHOUSE_TOKEN to an admin access token (scope gatehouse:admin), or pass --dev against the local stack", 2);
+/**
+ * The bearer token of a server command: GATEHOUSE_TOKEN when set (an override for automation), else the stored
+ * sign-in for this URL (`gatehouse login`), refreshed silently.
+ */
+async function serverToken(scope: "gatehouse:admin" | "gatehouse:approve"): Promise<string> {
+  const token = process.env.GATEHOUSE_TOKEN || (await storedAccessToken(values.url!).catch((e: unknown) => (e instanceof CliError ? fail(e.message) : Promise.reject(e))));
+  if (!token) fail(`not signed in to ${values.url}: run \`gatehouse login --url ${values.url}\` (a member of the policy's ${scope === "gatehouse:admin" ? "admins group" : "approver groups"}), or set GATEHOUSE_TOKEN to an access token with the ${scope} scope${scope === "gatehouse:admin" ? ", or pass --dev against the local stack" : ""}`, 2);
   return token;
+}
+
+let devAdmin: { token: string; at: number } | undefined;
+
+async function adminToken(): Promise<string> {
+  if (!values.dev) return serverToken("gatehouse:admin");
+  // Minted once a minute at most (audit tail --follow asks before every page).
+  if (!devAdmin || Date.now() - devAdmin.at > 60_000) devAdmin = { token: await devToken({ user: "admin@example.com", scope: "gatehouse:admin" }), at: Date.now() };
+  return devAdmin.token;
 }
 
 async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -140,8 +163,8 @@ if (cmd === "policy" && sub === "validate") {
   out(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
 } else if (cmd === "audit" && (sub === "export" || sub === "verify" || sub === "tail")) {
   const filters = new URLSearchParams((values.filter ?? []).map((f) => f.split("=", 2) as [string, string]));
-  const token = await adminToken();
   const page = async (after: number, format: string, limit = 10000) => {
+    const token = await adminToken();
     const q = new URLSearchParams(filters);
     q.set("after", String(after));
     q.set("format", format);
@@ -167,7 +190,7 @@ if (cmd === "policy" && sub === "validate") {
     else write(text);
   } else if (sub === "verify") {
     // The server seals and checks the whole chain (every workspace); an admin sees only the verdict.
-    const res = await fetch(`${values.url}/admin/api/audit/verify`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
+    const res = await fetch(`${values.url}/admin/api/audit/verify`, { headers: { Authorization: `Bearer ${await adminToken()}` } }).catch(() => fail(`cannot reach ${values.url}`));
     const verdict = (await res.json()) as { ok: boolean; rows: number; seq?: number; reason?: string; head?: { seq: number; hash: string } | null };
     if (!res.ok) fail(`verify refused (${res.status})`);
     if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.rows} rows verified before it)`);
@@ -189,8 +212,7 @@ if (cmd === "policy" && sub === "validate") {
     }
   }
 } else if (cmd === "approvals" && (sub === "list" || sub === "approve" || sub === "deny")) {
-  const token = values.dev ? await devToken({ user: values.user ?? "maria@example.com", scope: "gatehouse:approve" }) : process.env.GATEHOUSE_TOKEN;
-  if (!token) fail("set GATEHOUSE_TOKEN to an approver's access token (scope gatehouse:approve), or pass --dev [--user <email>]", 2);
+  const token = values.dev ? await devToken({ user: values.user ?? "maria@example.com", scope: "gatehouse:approve" }) : await serverToken("gatehouse:approve");
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${values.url}/admin/api/approvals${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }).catch(() => fail(`cannot reach ${values.url}`));
     return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, any> };
@@ -206,11 +228,46 @@ if (cmd === "policy" && sub === "validate") {
     if (res.status !== 200) fail(`refused (${res.status}): ${res.json.error_description ?? res.json.error ?? ""}`);
     out(`${res.json.id}: ${res.json.status} by ${res.json.decided_by}`);
   }
+} else if (cmd === "policy" && sub === "bootstrap") {
+  // The deployment's first policy (README "Deploying to Cloudflare + Neon"): the server checks it exactly like an
+  // apply, and refuses once any policy exists.
+  const document = await readPolicy(arg);
+  const checked = validatePolicy(document);
+  if (!checked.ok) {
+    printErrors(checked.errors);
+    process.exit(1);
+  }
+  const secret = process.env.BOOTSTRAP_TOKEN;
+  if (!secret) fail("set BOOTSTRAP_TOKEN to the value of the Worker secret of that name", 2);
+  const res = await fetch(`${values.url}/admin/api/bootstrap`, { method: "POST", headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, body: JSON.stringify(document) }).catch(() => fail(`cannot reach ${values.url}`));
+  const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (res.status !== 200) {
+    err(`refused (${res.status}): ${String(json.error_description ?? json.error ?? "")}`);
+    if (Array.isArray(json.errors)) printErrors(json.errors as Array<{ path: string; message: string }>);
+    process.exit(1);
+  }
+  out(`bootstrapped: workspace ${String(json.workspace)} version ${String(json.version)}; BOOTSTRAP_TOKEN is now spent (delete the secret). Next: gatehouse login --url ${values.url}`);
+} else if (cmd === "login") {
+  try {
+    const { login: l, scope } = await login(values.url!, { open: !values["no-browser"], ...(values.scope ? { scope: values.scope } : {}), say: err });
+    out(`signed in to ${l.url} as ${l.subject ?? "?"} (workspace ${l.workspace ?? "?"}, scope ${scope || "none"}); credentials in ${credentialsPath()}`);
+  } catch (e) {
+    if (e instanceof CliError) fail(e.message);
+    throw e;
+  }
+} else if (cmd === "logout") {
+  try {
+    const gone = await logout(values.url!);
+    out(gone ? `signed out of ${gone.url}: refresh token revoked and forgotten` : `not signed in to ${values.url}`);
+  } catch (e) {
+    if (e instanceof CliError) fail(e.message);
+    throw e;
+  }
 } else if (cmd === "token") {
   if (!values.user) fail("usage: gatehouse token --user <email> [--scope …]", 2);
   out(await devToken({ user: values.user, ...(values.scope ? { scope: values.scope } : {}) }));
 } else if (cmd === "keys" && sub === "generate") {
   out(generateSigningJwk());
 } else {
-  fail("usage: gatehouse policy validate|diff|apply <file> | policy show | audit tail|export|verify | approvals list|approve|deny | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
+  fail("usage: gatehouse login [--url …] [--no-browser] | logout | policy validate|diff|apply|bootstrap <file> | policy show | audit tail|export|verify | approvals list|approve|deny | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
 }
