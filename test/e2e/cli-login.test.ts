@@ -54,6 +54,20 @@ async function refreshAt(refreshToken: string, clientId: string): Promise<{ stat
   return { status: res.status, error: ((await res.json()) as { error?: string }).error };
 }
 
+describe("gatehouse policy bootstrap", () => {
+  it("needs BOOTSTRAP_TOKEN, and against a deployment that has a policy is refused (409) and applies nothing", async () => {
+    const missing = await cli(["policy", "bootstrap", join(ROOT, "policies/demo.yaml"), "--url", e2e.workerUrl]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("BOOTSTRAP_TOKEN");
+    const before = await cli(["policy", "show", "--dev", "--url", e2e.workerUrl], { GATEHOUSE_DEV_SECRET: e2e.devSecret });
+    const refused = await cli(["policy", "bootstrap", join(ROOT, "policies/demo.yaml"), "--url", e2e.workerUrl], { BOOTSTRAP_TOKEN: "x".repeat(64) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^refused \(409\): A policy already exists/);
+    const after = await cli(["policy", "show", "--dev", "--url", e2e.workerUrl], { GATEHOUSE_DEV_SECRET: e2e.devSecret });
+    expect(after.stdout.split("\n")[0]).toBe(before.stdout.split("\n")[0]);
+  });
+});
+
 describe("gatehouse login / logout", () => {
   it("signs in through the browser with a loopback redirect, stores only a refresh token (0600), runs server commands without GATEHOUSE_TOKEN, refreshes silently, and logout revokes", async () => {
     // 1. Login, with the browser step done by Chromium from the URL the CLI prints.
