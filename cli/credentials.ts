@@ -2,6 +2,7 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { err } from "./terminal";
 
 /**
  * The CLI's stored sign-ins (`gatehouse login`), one per Gatehouse URL, in
@@ -53,7 +54,7 @@ export async function readCredentials(path = credentialsPath()): Promise<Credent
   // Another user able to read the file could use the refresh tokens in it: say so, and tighten it.
   const mode = (await stat(path)).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    process.stderr.write(`warning: ${path} was readable by others (mode ${mode.toString(8)}); set to 0600\n`);
+    err(`warning: ${path} was readable by others (mode ${mode.toString(8)}); set to 0600`);
     await chmod(path, 0o600);
   }
   try {
