@@ -76,7 +76,9 @@ describe("the v2 client on MCP 2026-07-28", () => {
   });
 
   it("holds Wes's write for Maria, then runs it exactly once on the same call", async () => {
-    const [opp] = await pgQuery<{ id: number; stage: string }>("SELECT id, stage FROM sales.opportunities WHERE owner_email = 'wes@example.com' AND id <> 48 AND stage NOT IN ('closed_won', 'closed_lost') ORDER BY id LIMIT 1");
+    // An opportunity of Wes's that no other suite moves (approvals.test.ts uses these ids; the console suite the highest).
+    const taken = [5, 7, 8, 16, 22, 23, 48, 112, 136, 152];
+    const [opp] = await pgQuery<{ id: number; stage: string }>("SELECT id, stage FROM sales.opportunities WHERE owner_email = 'wes@example.com' AND NOT (id = ANY($1::int[])) AND stage NOT IN ('closed_won', 'closed_lost') ORDER BY id LIMIT 1", [taken]);
     const target = opp!.stage === "qualification" ? "proposal" : "qualification";
     const wes = await modernClient(await devToken(e2e, { user: "wes@example.com" }));
     try {
