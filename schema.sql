@@ -277,6 +277,33 @@ CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_open_request ON approvals (works
 CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals (workspace_id, tool, requester, args_hash, created_at);
 CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);
 
+-- Console sign-ins in flight (src/console/): the PKCE verifier of the console's own authorization-code request to
+-- /authorize, keyed by its `state` and bound to the browser by the gh_console_login cookie. Single use, 10 minutes.
+CREATE TABLE IF NOT EXISTS console_logins (
+  state TEXT PRIMARY KEY,
+  code_verifier TEXT NOT NULL,
+  return_to TEXT NOT NULL,                    -- a /console path to land on after sign-in (the deep link followed)
+  expires_at INTEGER NOT NULL
+);
+
+-- Console sessions: the verified result of the console's code exchange (principal, workspace, scope), never a
+-- token. The browser holds only a random id in an HttpOnly cookie; D1 holds its SHA-256. Ends at the idle timeout,
+-- the absolute lifetime, sign-out, or when the OAuth session it came from is revoked.
+CREATE TABLE IF NOT EXISTS console_sessions (
+  id_hash TEXT PRIMARY KEY,
+  csrf TEXT NOT NULL,                         -- bound to this session; every console POST must carry it
+  oauth_session_id TEXT NOT NULL,             -- sessions.id of the grant the console signed in with
+  principal_id TEXT NOT NULL,
+  email TEXT,
+  groups TEXT,                                -- JSON array from the IdP
+  workspace_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS console_sessions_by_expiry ON console_sessions (expires_at);
+
 -- The first-run bootstrap (POST /admin/api/bootstrap, src/admin/bootstrap-routes.ts): one row once it has applied
 -- the first policy. Its primary key admits one row ever, and the row commits in the same transaction as that policy,
 -- so BOOTSTRAP_TOKEN is spent for good, even if two bootstraps race or every policy row were later removed.

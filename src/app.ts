@@ -17,6 +17,7 @@ import { approvalRoutes } from "./approvals/routes";
 import { authenticate } from "./mcp/authenticate";
 import { handleMcp, methodNotAllowed } from "./mcp/route";
 import { devRoutes } from "./dev/routes";
+import { consoleRoutes } from "./console/routes";
 
 /** The composition root: middleware and routes, top to bottom. */
 export const app = new Hono<AppEnv>();
@@ -58,5 +59,7 @@ app.route("/admin/api/approvals", approvalRoutes);
 app.route("/admin/api/bootstrap", bootstrapRoutes);
 app.route("/admin/api", adminRoutes);
 app.route("/dev", devRoutes);
+// The web console for approvers and admins (src/console/): its own sign-in through /authorize, forms only.
+app.route("/console", consoleRoutes);
 
 app.get("/", (c) => c.json({ name: "gatehouse", mcp: configFor(c.env).resource }));

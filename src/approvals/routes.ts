@@ -3,9 +3,8 @@ import type { AppEnv } from "../env";
 import { authenticate } from "../mcp/authenticate";
 import { nowSeconds } from "../lib/clock";
 import { APPROVE_SCOPE } from "../policy/tiers";
-import { oauthAuditStatement, recordOAuthEvent } from "../oauth/audit";
-import { mayDecide } from "./state";
-import { decideApprovalStatement, getApproval, listApprovals, type ApprovalRow } from "./store-d1";
+import { decideApproval } from "./decide";
+import { getApproval, listApprovals, type ApprovalRow } from "./store-d1";
 
 /**
  * Approvers' API (DESIGN §6): tokens with the gatehouse:approve scope. An approver sees and decides only requests
@@ -58,27 +57,18 @@ for (const decision of ["approve", "deny"] as const) {
     const body: unknown = await c.req.json().catch(() => ({}));
     const raw = typeof body === "object" && body !== null ? (body as { reason?: unknown }).reason : undefined;
     const reason = typeof raw === "string" ? raw.slice(0, 500) : null;
-    if (decision === "deny" && !reason) return c.json({ error: "invalid_request", error_description: "A denial needs a reason." }, 400);
-    const a = await getApproval(c.env.DB, c.req.param("id"));
-    if (!a || a.workspace_id !== caller.principal.workspace || !caller.principal.groups.includes(a.approver_group)) return c.json({ error: "not_found" }, 404);
-    const base = { principal: caller.principal.id, workspace: a.workspace_id, approvalId: a.id, tool: a.tool, detail: `${a.id} ${a.tool} requested by ${a.requester}` };
-    if (!mayDecide(caller.principal.groups, a.approver_group, caller.principal.id, a.requester) || caller.principal.id === a.on_behalf_of) {
-      await recordOAuthEvent(c, { event: `approval.${decision}`, outcome: "denied", rule: "requester_cannot_decide", ...base });
-      return c.json({ error: "forbidden", error_description: "The requester (or the admin who created the requesting task) cannot decide this request." }, 403);
+    const decider = { id: caller.principal.id, groups: caller.principal.groups, workspace: caller.principal.workspace };
+    const r = await decideApproval(c, decider, c.req.param("id"), decision, reason);
+    if (r.ok) return c.json(view(r.approval, nowSeconds()));
+    switch (r.kind) {
+      case "reason_required":
+        return c.json({ error: "invalid_request", error_description: "A denial needs a reason." }, 400);
+      case "not_found":
+        return c.json({ error: "not_found" }, 404);
+      case "requester_cannot_decide":
+        return c.json({ error: "forbidden", error_description: "The requester (or the admin who created the requesting task) cannot decide this request." }, 403);
+      case "conflict":
+        return c.json({ error: "conflict", error_description: r.expired ? "The request expired." : `The request is already ${r.status}.` }, 409);
     }
-    const now = nowSeconds();
-    const status = decision === "approve" ? "approved" : "denied";
-    // The decision and its audit row commit together: the row is written only if the decision took effect, and a
-    // row that cannot be written undoes the decision (DESIGN §7: no decision without its record).
-    const [decided] = await c.env.DB.batch([
-      decideApprovalStatement(c.env.DB, a.id, status, caller.principal.id, reason, now),
-      oauthAuditStatement(c, { event: `approval.${status}`, outcome: "ok", ...base, ...(reason ? { detail: `${base.detail}: ${reason}` } : {}) }, { ifChanged: true }),
-    ]);
-    if ((decided?.meta.changes ?? 0) !== 1) {
-      const expired = a.status === "pending" && a.expires_at <= now;
-      await recordOAuthEvent(c, { event: `approval.${decision}`, outcome: "denied", rule: expired ? "expired" : `already_${a.status}`, ...base });
-      return c.json({ error: "conflict", error_description: expired ? "The request expired." : `The request is already ${a.status}.` }, 409);
-    }
-    return c.json(view({ ...a, status, decided_by: caller.principal.id, decided_at: now, reason }, now));
   });
 }

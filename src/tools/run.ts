@@ -16,7 +16,7 @@ import { canonicalJson } from "../lib/canonical-json";
 import { nowSeconds } from "../lib/clock";
 import { APPROVAL_TTL_SECONDS, writeDecision } from "../approvals/state";
 import { claimApproval, finishApproval, insertApproval, latestApproval, markRefusalReported } from "../approvals/store-d1";
-import { pendingResult } from "../approvals/pending-result";
+import { approvalConsoleUrl, pendingResult } from "../approvals/pending-result";
 import { callerFields } from "../mcp/audit";
 
 export interface CallDeps {
@@ -196,7 +196,7 @@ async function prepareWrite(
         return { ok: false, result: pendingResult({ id: open?.id ?? id, tool: tool.name, approverGroup: group, expiresAt: open?.expires_at ?? now, issuer: deps.issuer, created: false }) };
       }
       deps.waitUntil(recordAudit(deps.env.DB, { ...event, outcome: "pending_approval", rule: "approval_requested", approvalId: id }, deps.request).catch(() => undefined));
-      notifyWebhook(deps, { approval_id: id, tool: tool.name, requester: key.requester, approver_group: group, expires_at: new Date((now + APPROVAL_TTL_SECONDS) * 1000).toISOString() });
+      notifyWebhook(deps, { approval_id: id, url: approvalConsoleUrl(deps.issuer, id), tool: tool.name, requester: key.requester, approver_group: group, expires_at: new Date((now + APPROVAL_TTL_SECONDS) * 1000).toISOString() });
       return { ok: false, result: pendingResult({ id, tool: tool.name, approverGroup: group, expiresAt: now + APPROVAL_TTL_SECONDS, issuer: deps.issuer, created: true }) };
     }
     case "wait": {
@@ -219,7 +219,7 @@ async function taskCreator(db: D1Database, clientId: string): Promise<string | n
   return row?.created_by ?? null;
 }
 
-/** Optional webhook on each new request (APPROVAL_WEBHOOK_URL): ids and names only, never argument values. */
+/** Optional webhook on each new request (APPROVAL_WEBHOOK_URL): ids, names and the console deep link, never argument values. */
 function notifyWebhook(deps: CallDeps, body: Record<string, string>): void {
   const url = deps.env.APPROVAL_WEBHOOK_URL;
   if (!url) return;
