@@ -11,7 +11,7 @@ import factory from "libpg-query/wasm/libpg-query.js";
 import { instantiatePgQuery } from "../src/guard/wasm-parser";
 import { checkWriteStatements } from "../src/policy/write-check";
 import { err, field, out, terminalSafe, write } from "./terminal";
-import { CliError, currentUrl, login, logout, storedAccessToken } from "./login";
+import { currentUrl, login, logout, storedAccessToken } from "./login";
 import { credentialsPath, normalizeUrl } from "./credentials";
 
 /** The same PostgreSQL parser the Worker uses, from the package's WASM. */
@@ -98,7 +98,7 @@ async function devToken(body: Record<string, string>): Promise<string> {
  * sign-in for this URL (`gatehouse login`), refreshed silently.
  */
 async function serverToken(scope: "gatehouse:admin" | "gatehouse:approve"): Promise<string> {
-  const token = process.env.GATEHOUSE_TOKEN || (await storedAccessToken(values.url!).catch((e: unknown) => (e instanceof CliError ? fail(e.message) : Promise.reject(e))));
+  const token = process.env.GATEHOUSE_TOKEN || (await storedAccessToken(values.url!).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e))));
   if (!token) fail(`not signed in to ${values.url}: run \`gatehouse login --url ${values.url}\` (a member of the policy's ${scope === "gatehouse:admin" ? "admins group" : "approver groups"}), or set GATEHOUSE_TOKEN to an access token with the ${scope} scope${scope === "gatehouse:admin" ? ", or pass --dev against the local stack" : ""}`, 2);
   return token;
 }
@@ -252,16 +252,14 @@ if (cmd === "policy" && sub === "validate") {
     const { login: l, scope } = await login(values.url!, { open: !values["no-browser"], ...(values.scope ? { scope: values.scope } : {}), say: err });
     out(`signed in to ${l.url} as ${l.subject ?? "?"} (workspace ${l.workspace ?? "?"}, scope ${scope || "none"}); credentials in ${credentialsPath()}`);
   } catch (e) {
-    if (e instanceof CliError) fail(e.message);
-    throw e;
+    fail(e instanceof Error ? e.message : String(e));
   }
 } else if (cmd === "logout") {
   try {
     const gone = await logout(values.url!);
     out(gone ? `signed out of ${gone.url}: refresh token revoked and forgotten` : `not signed in to ${values.url}`);
   } catch (e) {
-    if (e instanceof CliError) fail(e.message);
-    throw e;
+    fail(e instanceof Error ? e.message : String(e));
   }
 } else if (cmd === "token") {
   if (!values.user) fail("usage: gatehouse token --user <email> [--scope …]", 2);
