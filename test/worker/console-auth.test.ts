@@ -1,0 +1,98 @@
+import { SELF } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { ORIGIN, freshIp, get, hidden, postForm, setClock } from "./oauth-helpers";
+
+/**
+ * The console's sign-in and guards through SELF.fetch (real D1, the dev clock): the first-party authorization-code
+ * flow with PKCE, the session cookie's attributes, CSRF on POST, the idle timeout and the login-CSRF check.
+ * The browser scenarios (deep link, approve, axe) are in test/e2e/console.test.ts.
+ */
+const cookieOf = (res: Response, name: string) => (res.headers.get("set-cookie") ?? "").split(/,(?=\s*\w+=)/).map((c) => c.trim()).find((c) => c.startsWith(`${name}=`));
+
+async function consoleSignIn(email: string, scopes: string[], returnTo = "/console/approvals/abc123") {
+  const start = await get(returnTo);
+  expect(start.status).toBe(302);
+  expect(start.headers.get("location")).toBe(`/console/login?return_to=${encodeURIComponent(returnTo)}`);
+  const login = await get(start.headers.get("location")!);
+  expect(login.status).toBe(302);
+  const loginCookie = cookieOf(login, "gh_console_login")!;
+  expect(loginCookie).toMatch(/HttpOnly/i);
+  expect(loginCookie).toMatch(/SameSite=Lax/i);
+  const authorize = new URL(login.headers.get("location")!);
+  expect(authorize.pathname).toBe("/authorize");
+  expect(Object.fromEntries(authorize.searchParams)).toMatchObject({ client_id: "gatehouse-console", redirect_uri: `${ORIGIN}/console/callback`, code_challenge_method: "S256", scope: "gatehouse:approve gatehouse:admin", response_type: "code" });
+  const page = await SELF.fetch(authorize.href, { redirect: "manual", headers: { "cf-connecting-ip": freshIp() } });
+  const html = await page.text();
+  const authz = cookieOf(page, "gh_authz")!.split(";")[0]!;
+  const form = { request: hidden(html, "request")!, csrf: hidden(html, "csrf")! };
+  const consent = await postForm("/authorize/login", { ...form, email }, { Cookie: authz });
+  expect(consent.status).toBe(200);
+  await consent.body?.cancel();
+  const pairs: Array<[string, string]> = [["request", form.request], ["csrf", form.csrf], ["workspace", "demo"], ...scopes.map((s): [string, string] => ["scope", s]), ["decision", "allow"]];
+  const back = await postForm("/authorize/consent", pairs, { Cookie: authz });
+  expect(back.status).toBe(302);
+  const callback = new URL(back.headers.get("location")!);
+  return { callback, loginCookie: loginCookie.split(";")[0]! };
+}
+
+afterEach(async () => setClock(0));
+
+describe("console sign-in", () => {
+  it("signs Maria in through /authorize and lands on the deep link with an HttpOnly, SameSite=Lax session cookie", async () => {
+    const { callback, loginCookie } = await consoleSignIn("maria@example.com", ["gatehouse:approve"]);
+    expect(callback.pathname).toBe("/console/callback");
+    const done = await get(callback.pathname + callback.search, { Cookie: loginCookie });
+    expect(done.status).toBe(302);
+    expect(done.headers.get("location")).toBe("/console/approvals/abc123");
+    const session = cookieOf(done, "gh_console")!;
+    expect(session).toMatch(/HttpOnly/i);
+    expect(session).toMatch(/SameSite=Lax/i);
+    expect(session).toMatch(/Path=\/console/i);
+    expect(session).not.toMatch(/Secure/i); // loopback http origin; https origins get Secure
+    const cookie = session.split(";")[0]!;
+
+    const inbox = await get("/console/approvals", { Cookie: cookie });
+    expect(inbox.status).toBe(200);
+    const csp = inbox.headers.get("content-security-policy")!;
+    const nonce = /script-src 'nonce-([0-9a-f]+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(await inbox.text()).toContain(`nonce="${nonce}"`);
+
+    // A POST without the session's CSRF token changes nothing.
+    const forged = await postForm("/console/logout", {}, { Cookie: cookie });
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain("CSRF check failed");
+    expect((await get("/console/approvals", { Cookie: cookie })).status).toBe(200);
+
+    // The idle timeout ends the session (30 minutes without a request).
+    await setClock(31 * 60);
+    const idle = await get("/console/approvals", { Cookie: cookie });
+    expect(idle.status).toBe(302);
+    expect(idle.headers.get("location")).toMatch(/^\/console\/login/);
+    await setClock(0);
+    expect((await get("/console/approvals", { Cookie: cookie })).status).toBe(302);
+  });
+
+  it("signs out with the CSRF token, which revokes the OAuth session too", async () => {
+    const { callback, loginCookie } = await consoleSignIn("maria@example.com", ["gatehouse:approve"], "/console");
+    const cookie = cookieOf(await get(callback.pathname + callback.search, { Cookie: loginCookie }), "gh_console")!.split(";")[0]!;
+    const csrf = hidden(await (await get("/console/approvals", { Cookie: cookie })).text(), "csrf")!;
+    const out = await postForm("/console/logout", { csrf }, { Cookie: cookie });
+    expect(out.status).toBe(200);
+    expect((await get("/console/approvals", { Cookie: cookie })).status).toBe(302);
+  });
+
+  it("refuses a callback this browser did not start (login CSRF)", async () => {
+    const { callback } = await consoleSignIn("maria@example.com", ["gatehouse:approve"]);
+    const res = await get(callback.pathname + callback.search);
+    expect(res.status).toBe(400);
+    expect(cookieOf(res, "gh_console")).toBeUndefined();
+  });
+
+  it("refuses a POST with no session", async () => {
+    const res = await postForm("/console/approvals/abc/approve", { csrf: "x" });
+    expect(res.status).toBe(403);
+  });
+});
