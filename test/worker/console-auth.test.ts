@@ -1,4 +1,7 @@
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../src/index";
+import { nowSeconds } from "../../src/lib/clock";
+import { CONSOLE_IDLE_SECONDS } from "../../src/console/session";
 import { afterEach, describe, expect, it } from "vitest";
 import { ORIGIN, freshIp, get, hidden, postForm, setClock } from "./oauth-helpers";
 
@@ -94,5 +97,27 @@ describe("console sign-in", () => {
   it("refuses a POST with no session", async () => {
     const res = await postForm("/console/approvals/abc/approve", { csrf: "x" });
     expect(res.status).toBe(403);
+  });
+});
+
+describe("console housekeeping", () => {
+  it("the minute Cron deletes expired sign-ins and expired or idle console sessions", async () => {
+    const now = nowSeconds();
+    const session = (id: string, lastSeen: number, expires: number) =>
+      env.DB.prepare("INSERT INTO console_sessions (id_hash, csrf, oauth_session_id, principal_id, workspace_id, scope, created_at, last_seen_at, expires_at) VALUES (?, 'c', 's', 'user:maria@example.com', 'demo', 'gatehouse:approve', ?, ?, ?)").bind(id, now - 60, lastSeen, expires);
+    const login = (state: string, expires: number) => env.DB.prepare("INSERT INTO console_logins (state, code_verifier, return_to, expires_at) VALUES (?, 'v', '/console', ?)").bind(state, expires);
+    await env.DB.batch([
+      session("prune-cs-expired", now, now - 1),
+      session("prune-cs-idle", now - CONSOLE_IDLE_SECONDS - 1, now + 3600),
+      session("prune-cs-live", now - 60, now + 3600),
+      login("prune-cl-expired", now - 1),
+      login("prune-cl-live", now + 300),
+    ]);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const ids = async (sql: string) => (await env.DB.prepare(sql).all<{ id: string }>()).results.map((r) => r.id).sort();
+    expect(await ids("SELECT id_hash AS id FROM console_sessions WHERE id_hash LIKE 'prune-%'")).toEqual(["prune-cs-live"]);
+    expect(await ids("SELECT state AS id FROM console_logins WHERE state LIKE 'prune-%'")).toEqual(["prune-cl-live"]);
   });
 });
