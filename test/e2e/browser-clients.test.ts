@@ -130,6 +130,27 @@ async function devLogin(page: Page, email: string): Promise<void> {
   await page.waitForSelector("h1:has-text('Allow')");
 }
 
+/**
+ * One browser session for a one-off client: its own context and IP, a watched page, a callback catcher for
+ * `callbackUri` (https, intercepted) or a loopback listener, and the client registered; closed afterwards.
+ */
+async function withClient(
+  opts: { ip: string; name: string; callbackUri?: string },
+  run: (s: { page: Page; watch: ReturnType<typeof watchPage>; catcher: CallbackCatcher; clientId: string }) => Promise<void>,
+): Promise<void> {
+  const context = await newContext(opts.ip);
+  const page = await context.newPage();
+  const watch = watchPage(page);
+  const catcher = opts.callbackUri ? await interceptedCallback(context, opts.callbackUri) : await loopbackCallback();
+  try {
+    const clientId = await registerAs(e2e.workerUrl, { client_name: opts.name, redirect_uris: [catcher.uri] }, { "cf-connecting-ip": opts.ip });
+    await run({ page, watch, catcher, clientId });
+  } finally {
+    await catcher.close();
+    await context.close();
+  }
+}
+
 let ipCounter = 10;
 
 async function runProfile(profile: ClientProfile): Promise<void> {
@@ -193,13 +214,7 @@ describe("client profiles in Chromium: register → authorize → dev login → 
 
 describe("other browser steps", () => {
   it("a consent denial returns access_denied with the state to the client, and issues no code", async () => {
-    const ip = "198.18.1.1";
-    const context = await newContext(ip);
-    const page = await context.newPage();
-    const watch = watchPage(page);
-    const catcher = await interceptedCallback(context, "https://client.example/cb");
-    try {
-      const clientId = await registerAs(e2e.workerUrl, { client_name: "Denied", redirect_uris: [catcher.uri], token_endpoint_auth_method: "none" }, { "cf-connecting-ip": ip });
+    await withClient({ ip: "198.18.1.1", name: "Denied", callbackUri: "https://client.example/cb" }, async ({ page, watch, catcher, clientId }) => {
       await page.goto(authorizeUrl(e2e.workerUrl, { clientId, redirectUri: catcher.uri, pkce: newPkce(), state: "deny-1", resource: e2e.mcpUrl }).href);
       await devLogin(page, "alice@example.com");
       await page.locator('button[name="decision"][value="deny"]').click();
@@ -208,39 +223,21 @@ describe("other browser steps", () => {
       expect(back.searchParams.get("state")).toBe("deny-1");
       expect(back.searchParams.get("code")).toBeNull();
       expect(watch.problems).toEqual([]);
-    } finally {
-      await catcher.close();
-      await context.close();
-    }
+    });
   });
 
   it("a user with no tools is sent back with access_denied straight from the login form (CSP allows that redirect)", async () => {
-    const ip = "198.18.1.2";
-    const context = await newContext(ip);
-    const page = await context.newPage();
-    const watch = watchPage(page);
-    const catcher = await interceptedCallback(context, "https://client.example/none");
-    try {
-      const clientId = await registerAs(e2e.workerUrl, { client_name: "Nothing granted", redirect_uris: [catcher.uri] }, { "cf-connecting-ip": ip });
+    await withClient({ ip: "198.18.1.2", name: "Nothing granted", callbackUri: "https://client.example/none" }, async ({ page, watch, catcher, clientId }) => {
       await page.goto(authorizeUrl(e2e.workerUrl, { clientId, redirectUri: catcher.uri, pkce: newPkce(), state: "none-1" }).href);
       await page.locator('button[name="email"][value="maria@example.com"]').click();
       const back = await within(catcher.received(), 15_000, "the access_denied redirect");
       expect(back.searchParams.get("error")).toBe("access_denied");
       expect(watch.problems).toEqual([]);
-    } finally {
-      await catcher.close();
-      await context.close();
-    }
+    });
   });
 
   it("upstream OpenID Connect sign-in in the browser: Gatehouse → test IdP login and consent → callback → consent → code → tools", async () => {
-    const ip = "198.18.1.3";
-    const context = await newContext(ip);
-    const page = await context.newPage();
-    const watch = watchPage(page);
-    const catcher = await loopbackCallback();
-    try {
-      const clientId = await registerAs(e2e.workerUrl, { client_name: "OIDC browser", redirect_uris: [catcher.uri] }, { "cf-connecting-ip": ip });
+    await withClient({ ip: "198.18.1.3", name: "OIDC browser" }, async ({ page, watch, catcher, clientId }) => {
       const pkce = newPkce();
       await page.goto(authorizeUrl(e2e.workerUrl, { clientId, redirectUri: catcher.uri, pkce, state: "oidc-1", resource: e2e.mcpUrl }).href);
       await page.locator("button:has-text('Sign in with Test IdP')").click();
@@ -260,19 +257,11 @@ describe("other browser steps", () => {
       expect(watch.problems).toEqual([]);
       const ours = watch.requests.filter((r) => r.method() === "POST" && r.url().startsWith(e2e.workerUrl));
       for (const p of ours) expect(await p.headerValue("origin")).toBe(e2e.workerUrl);
-    } finally {
-      await catcher.close();
-      await context.close();
-    }
+    });
   });
 
   it("pages carry a same-origin referrer policy, no-store and anti-framing; the request cookie is HttpOnly, SameSite=Lax and not Secure on http loopback", async () => {
-    const ip = "198.18.1.4";
-    const context = await newContext(ip);
-    const page = await context.newPage();
-    const catcher = await interceptedCallback(context, "https://client.example/h");
-    try {
-      const clientId = await registerAs(e2e.workerUrl, { client_name: "Headers", redirect_uris: [catcher.uri] }, { "cf-connecting-ip": ip });
+    await withClient({ ip: "198.18.1.4", name: "Headers", callbackUri: "https://client.example/h" }, async ({ page, catcher, clientId }) => {
       const res = await page.goto(authorizeUrl(e2e.workerUrl, { clientId, redirectUri: catcher.uri, pkce: newPkce(), state: "h" }).href);
       const h = res!.headers();
       expect(h["referrer-policy"]).toBe("same-origin");
@@ -282,12 +271,9 @@ describe("other browser steps", () => {
       expect(h["content-security-policy"]).toMatch(/form-action 'self' [^;]*https:\/\/client\.example[ ;]/);
       expect(h["content-security-policy"]).toContain(e2e.oidc.issuer);
       expect(await page.evaluate(() => document.querySelector('meta[name="referrer"]')?.getAttribute("content"))).toBe("same-origin");
-      const cookie = (await context.cookies()).find((c) => c.name === "gh_authz");
+      const cookie = (await page.context().cookies()).find((c) => c.name === "gh_authz");
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax", secure: false, path: "/authorize" });
-    } finally {
-      await catcher.close();
-      await context.close();
-    }
+    });
   });
 
   it("/mcp still refuses Origin: null (a sandboxed frame or a file:// page sends it)", async () => {
