@@ -3,13 +3,14 @@ import type { AppEnv } from "../env";
 import { nowSeconds } from "../lib/clock";
 import { auditQuery, toCsv } from "../audit/query";
 import { sealAudit } from "../audit/seal-d1";
-import { verifyChain, type AuditRow } from "../audit/chain";
+import type { AuditRow } from "../audit/chain";
+import { verifyDeploymentChain } from "../audit/verify-d1";
 import { auditScope, parseOperators, type AuditScope } from "../audit/visibility";
 
 /** Audit reading (DESIGN §7): query with filters and a seq cursor, export as JSONL or CSV, seal and verify. */
 export const auditRoutes = new Hono<AppEnv>();
 
-const COLUMNS = [
+export const COLUMNS = [
   "seq", "id", "time", "event", "outcome", "rule", "request_id", "principal", "principal_kind", "client_id", "client_name", "user_agent", "ip", "colo",
   "session_id", "token_jti", "workspace", "tool", "tool_version", "db_role", "sql_text", "sql_hash", "param_count", "params", "rows", "bytes",
   "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "trace_id", "prev_hash", "hash",
@@ -58,15 +59,4 @@ auditRoutes.post("/seal", async (c) => c.json({ sealed: await sealAudit(c.env.DB
 
 // Seals, then verifies the deployment's whole chain server-side. A workspace's rows are links of that one chain,
 // so a workspace admin gets the same verdict as an operator (intact or where it breaks), never other rows' content.
-auditRoutes.get("/verify", async (c) => {
-  await sealAudit(c.env.DB, nowSeconds() * 1000);
-  const anchor = await c.env.DB.prepare("SELECT seq, hash FROM audit_anchor WHERE id = 1").first<{ seq: number; hash: string }>();
-  const rows: AuditRow[] = [];
-  for (let after = 0; ; ) {
-    const page = (await c.env.DB.prepare("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 5000").bind(after).all<AuditRow>()).results;
-    rows.push(...page);
-    if (page.length < 5000) break;
-    after = page[page.length - 1]!.seq;
-  }
-  return c.json(await verifyChain(rows, anchor));
-});
+auditRoutes.get("/verify", async (c) => c.json(await verifyDeploymentChain(c.env.DB)));

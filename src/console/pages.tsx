@@ -17,7 +17,9 @@ header button{background:transparent;color:#fff;border-color:#fff}
 .muted{color:#4d5562}code,pre{font-family:ui-monospace,monospace;background:#f1f3f5}pre{padding:.75rem;overflow:auto;white-space:pre-wrap}
 .ph{background:#fff3bf;border:1px solid #b08900;border-radius:4px;padding:0 .2rem}.val{background:#d3f9d8;border:1px solid #2b8a3e;border-radius:4px;padding:0 .2rem;margin-left:.2rem}
 .status{font-weight:600}.notice{border-left:4px solid #1f4fd1;background:#f4f7ff;padding:.5rem 1rem}.error{border-left:4px solid #a4161a;background:#fff5f5;padding:.5rem 1rem}
-textarea{font:inherit;width:100%;max-width:40rem}label{display:block;font-weight:600;margin:.5rem 0 .25rem}.actions{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-end}`;
+textarea{font:inherit;width:100%;max-width:40rem}label{display:block;font-weight:600;margin:.5rem 0 .25rem}.actions{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-end}
+.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end}.field label{margin:0}.field input,.field select{font:inherit}
+.legend{display:flex;gap:1rem;flex-wrap:wrap;list-style:none;padding:0}figure{margin:0}`;
 
 export interface LayoutProps {
   title: string;
@@ -43,6 +45,7 @@ export function Layout(p: LayoutProps) {
             <>
               <nav aria-label="Console">
                 <a href="/console/approvals">Approvals</a>
+                {p.user.roles.admin && <a href="/console/audit">Audit</a>}
               </nav>
               <span>
                 {p.user.email ?? p.user.principal} · {p.user.workspace}

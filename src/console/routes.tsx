@@ -13,6 +13,7 @@ import { hashSecret } from "../oauth/secrets";
 import { revokeSession } from "../oauth/store-d1";
 import { tokenRoutes } from "../oauth/token-routes";
 import { approvalsConsole } from "./approvals-routes";
+import { auditConsole } from "./audit-routes";
 import { auditConsoleRefusal, isSecureOrigin } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
 import { consolePageHeaders } from "./headers";
@@ -142,4 +143,5 @@ consoleRoutes.post("/logout", (c) =>
 
 consoleRoutes.get("/", (c) => signedIn(c, async () => c.redirect("/console/approvals", 302)));
 consoleRoutes.route("/approvals", approvalsConsole);
+consoleRoutes.route("/audit", auditConsole);
 consoleRoutes.all("*", (c) => signedIn(c, async (user) => page(c, 404, (n) => <MessagePage nonce={n} user={user} title="Not found" message="There is no console page here." />)));

@@ -180,6 +180,50 @@ describe("console: approvals", () => {
   });
 });
 
+describe("console: audit explorer (admin)", () => {
+  it("renders the calls chart with data, filters, shows one row, exports CSV and verifies the chain", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const watch = watchPage(page);
+    await page.goto(`${e2e.workerUrl}/console/audit`);
+    await signIn(page, "admin@example.com", "gatehouse:admin");
+    expect(new URL(page.url()).pathname).toBe("/console/audit");
+    // Wes's calls above are tool.call rows of the last 24 hours: the chart has bars, stacked by outcome.
+    expect(Number(await page.locator("svg[data-chart]").getAttribute("data-total"))).toBeGreaterThan(0);
+    const outcomes = await page.locator("svg[data-chart] rect[data-outcome]").evaluateAll((rects) => rects.map((r) => r.getAttribute("data-outcome")));
+    expect(outcomes).toContain("pending_approval");
+    expect(await axeProblems(page)).toEqual([]);
+    await shot(page, "audit-explorer");
+
+    await page.locator("#f-outcome").selectOption("pending_approval");
+    await page.locator("#f-tool").fill("update_opportunity_stage");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForLoadState();
+    const rowOutcomes = await page.locator("tbody tr[data-seq] td:nth-child(4)").allTextContents();
+    expect(rowOutcomes.length).toBeGreaterThan(0);
+    expect(new Set(rowOutcomes)).toEqual(new Set(["pending_approval"]));
+    const csv = await context.request.get(`${e2e.workerUrl}${await page.getByRole("link", { name: "CSV" }).getAttribute("href")}`);
+    expect(csv.status()).toBe(200);
+    const lines = (await csv.text()).trim().split("\r\n");
+    expect(lines[0]).toMatch(/^seq,id,time,event,outcome,/);
+    expect(lines.length - 1).toBeGreaterThanOrEqual(rowOutcomes.length);
+
+    await page.locator("tbody tr[data-seq] a").first().click();
+    await page.waitForLoadState();
+    expect(await page.locator("h1").textContent()).toMatch(/^Audit row \d+$/);
+    expect(await axeProblems(page)).toEqual([]);
+    await shot(page, "audit-row");
+
+    await page.goto(`${e2e.workerUrl}/console/audit`);
+    await page.getByRole("button", { name: "Verify the chain" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator("[data-verdict]").getAttribute("data-verdict")).toBe("intact");
+    await shot(page, "audit-verified");
+    expect(watch.problems).toEqual([]);
+    await context.close();
+  });
+});
+
 describe("console: who may not use it", () => {
   it("gives Alice (neither admin nor approver) a 403 page, and audits the attempt", async () => {
     const context = await browser.newContext();

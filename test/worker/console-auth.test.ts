@@ -94,6 +94,17 @@ describe("console sign-in", () => {
     expect(cookieOf(res, "gh_console")).toBeUndefined();
   });
 
+  it("gives an approver who is not an admin a 403 on the audit explorer, and audits it", async () => {
+    const { callback, loginCookie } = await consoleSignIn("maria@example.com", ["gatehouse:approve"], "/console/audit");
+    const done = await get(callback.pathname + callback.search, { Cookie: loginCookie });
+    expect(done.headers.get("location")).toBe("/console/audit");
+    const cookie = cookieOf(done, "gh_console")!.split(";")[0]!;
+    const res = await get("/console/audit", { Cookie: cookie });
+    expect(res.status).toBe(403);
+    const row = await env.DB.prepare("SELECT outcome, rule, principal FROM audit_events WHERE event = 'console.access' AND rule = 'not_admin' ORDER BY seq DESC LIMIT 1").first();
+    expect(row).toEqual({ outcome: "denied", rule: "not_admin", principal: "user:maria@example.com" });
+  });
+
   it("refuses a POST with no session", async () => {
     const res = await postForm("/console/approvals/abc/approve", { csrf: "x" });
     expect(res.status).toBe(403);
