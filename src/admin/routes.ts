@@ -3,15 +3,16 @@ import type { AppEnv } from "../env";
 import { authenticate } from "../mcp/authenticate";
 import { nowSeconds } from "../lib/clock";
 import { ADMIN_SCOPE, DEFAULT_TIER_TTL, MAX_TOKEN_TTL } from "../policy/tiers";
-import { taskPrincipalId, userPrincipalId } from "../policy/compile";
+import { taskPrincipalId } from "../policy/compile";
 import { ADMIN_GROUP } from "../oauth/consent-data";
 import { oauthAuditStatement } from "../oauth/audit";
 import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
-import { insertTaskClientStatement, revocationStatements } from "../oauth/store-d1";
+import { insertTaskClientStatement } from "../oauth/store-d1";
 import { validatePolicy } from "../policy/validate";
 import { currentPolicy } from "../policy/store-d1";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import { auditRoutes } from "./audit-routes";
+import { REVOCABLE, revokeInWorkspace, type RevocableKind } from "./revoke";
 import { applyPolicy, checkPolicyDocument } from "./policy-apply";
 import { checkWriteStatements } from "../policy/write-check";
 import { checkCredentialBindings, credentialsFrom } from "../policy/credentials";
@@ -34,38 +35,19 @@ adminRoutes.use("*", async (c, next) => {
 
 adminRoutes.route("/audit", auditRoutes);
 
-const KINDS = { session: "session", user: "principal", client: "client", token: "token", task: "principal" } as const;
-
 // POST /admin/api/revocations {"kind": "session|user|client|task|token", "value": "…", "reason"?: "…"}
 adminRoutes.post("/revocations", async (c) => {
   const raw: unknown = await c.req.json().catch(() => null);
   const body = (typeof raw === "object" && raw !== null ? raw : null) as { kind?: unknown; value?: unknown; reason?: unknown } | null;
-  const kind = typeof body?.kind === "string" && Object.hasOwn(KINDS, body.kind) ? (body.kind as keyof typeof KINDS) : undefined;
+  const kind = typeof body?.kind === "string" && Object.hasOwn(REVOCABLE, body.kind) ? (body.kind as RevocableKind) : undefined;
   if (!kind || typeof body?.value !== "string" || body.value.length === 0 || body.value.length > 254) {
     return c.json({ error: "invalid_request", error_description: 'Send {"kind": "session|user|client|task|token", "value": "…"}.' }, 400);
   }
-  const value = kind === "user" ? userPrincipalId(body.value.toLowerCase()) : kind === "task" ? taskPrincipalId(body.value) : body.value;
   const reason = typeof body.reason === "string" ? body.reason.slice(0, 200) : "revoked_by_admin";
-  const now = nowSeconds();
-  const admin = c.get("caller").principal.id;
-  // An admin acts within its workspace: the user, task, session or client must belong to it, and the revocation
-  // refuses only tokens issued for it (a token id names no workspace, so its revocation is recorded for this one).
   const ws = c.get("caller").principal.workspace;
-  const owned =
-    kind === "token" ||
-    (kind === "user" || kind === "task"
-      ? await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
-      : kind === "session"
-        ? await c.env.DB.prepare("SELECT 1 FROM sessions WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
-        : await c.env.DB.prepare("SELECT 1 FROM oauth_clients WHERE client_id = ? AND (workspace_id = ? OR client_id IN (SELECT client_id FROM sessions WHERE workspace_id = ?))").bind(value, ws, ws).first());
-  if (!owned) return c.json({ error: "not_found", error_description: `No ${kind} "${body.value}" in workspace "${ws}".` }, 404);
-  // The revocation and its audit row are one transaction: neither is committed without the other.
-  await c.env.DB.batch([
-    ...revocationStatements(c.env.DB, { kind: KINDS[kind], value, workspace: ws, reason, by: admin, now }),
-    ...(kind === "task" ? [c.env.DB.prepare("UPDATE oauth_clients SET expires_at = ? WHERE principal_id = ? AND kind = 'task' AND workspace_id = ?").bind(now, value, ws)] : []),
-    oauthAuditStatement(c, { event: "revocation", outcome: "ok", rule: kind, principal: admin, workspace: ws, detail: value }),
-  ]);
-  return c.json({ revoked: { kind, value }, at: now });
+  const r = await revokeInWorkspace(c, { id: c.get("caller").principal.id, workspace: ws }, kind, body.value, reason);
+  if (!r.ok) return c.json({ error: "not_found", error_description: `No ${kind} "${body.value}" in workspace "${ws}".` }, 404);
+  return c.json({ revoked: { kind, value: r.value }, at: r.at });
 });
 
 // POST /admin/api/tasks {"task": "<id>", "tools": [...], "ttl_seconds"?: 600, "expires_at"?: "<ISO date>", "name"?: "…"}

@@ -1,0 +1,41 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { nowSeconds } from "../lib/clock";
+import { taskPrincipalId, userPrincipalId } from "../policy/compile";
+import { oauthAuditStatement } from "../oauth/audit";
+import { revocationStatements } from "../oauth/store-d1";
+
+/** What an admin can revoke, and the revocation kind each maps to (a user or task revokes its principal). */
+export const REVOCABLE = { session: "session", user: "principal", client: "client", token: "token", task: "principal" } as const;
+export type RevocableKind = keyof typeof REVOCABLE;
+
+/**
+ * Revokes within the admin's workspace (admin API and console alike): the user, task, session or client must
+ * belong to it, and the revocation refuses only tokens issued for it (a token id names no workspace, so its
+ * revocation is recorded for this one). The revocation and its audit row are one transaction.
+ */
+export async function revokeInWorkspace(
+  c: Context<AppEnv>,
+  admin: { id: string; workspace: string },
+  kind: RevocableKind,
+  raw: string,
+  reason: string,
+): Promise<{ ok: true; value: string; at: number } | { ok: false }> {
+  const value = kind === "user" ? userPrincipalId(raw.toLowerCase()) : kind === "task" ? taskPrincipalId(raw) : raw;
+  const now = nowSeconds();
+  const ws = admin.workspace;
+  const owned =
+    kind === "token" ||
+    (kind === "user" || kind === "task"
+      ? await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
+      : kind === "session"
+        ? await c.env.DB.prepare("SELECT 1 FROM sessions WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
+        : await c.env.DB.prepare("SELECT 1 FROM oauth_clients WHERE client_id = ? AND (workspace_id = ? OR client_id IN (SELECT client_id FROM sessions WHERE workspace_id = ?))").bind(value, ws, ws).first());
+  if (!owned) return { ok: false };
+  await c.env.DB.batch([
+    ...revocationStatements(c.env.DB, { kind: REVOCABLE[kind], value, workspace: ws, reason, by: admin.id, now }),
+    ...(kind === "task" ? [c.env.DB.prepare("UPDATE oauth_clients SET expires_at = ? WHERE principal_id = ? AND kind = 'task' AND workspace_id = ?").bind(now, value, ws)] : []),
+    oauthAuditStatement(c, { event: "revocation", outcome: "ok", rule: kind, principal: admin.id, workspace: ws, detail: value }),
+  ]);
+  return { ok: true, value, at: now };
+}
