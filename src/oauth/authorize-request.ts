@@ -13,26 +13,20 @@ export interface AuthorizeParams {
 }
 
 /**
- * Errors before the redirect URI is trusted are shown to the user (never redirected: RFC 6749 §4.1.2.1); after
- * that they go back to the client with `error` and `state`.
+ * Every error of the request itself is shown to the user on a page, never redirected. RFC 6749 §4.1.2.1 would
+ * redirect those found after the redirect URI matched, but anyone can register an https or app-scheme redirect
+ * URI, and redirecting before any user interaction would make /authorize an open redirector (RFC 9700 §4.11.2);
+ * "some user consented to this client once" is no defence, since any user can consent to a client they
+ * registered. Redirects carry only the outcome of a user's decision (code, or `access_denied`).
  */
-export type AuthorizeCheck =
-  | { ok: true; params: AuthorizeParams }
-  | { ok: false; show: string }
-  | { ok: false; redirect: { uri: string; error: string; description: string; state: string | null } };
+export type AuthorizeCheck = { ok: true; params: AuthorizeParams } | { ok: false; show: string };
 
 /** Longest `state` accepted (UTF-8 bytes). Clients send a random value or a short reference, far below this. */
 export const MAX_STATE_BYTES = 512;
 
 const KNOWN_SCOPES = new Set<string>([...TIERS.map((t) => TIER_SCOPE[t]), ADMIN_SCOPE, APPROVE_SCOPE]);
 
-/**
- * `client.consented` says whether any user has ever completed consent for this client. Until one has, an error
- * after the redirect URI is known is shown on a page instead of redirected: anyone can register an https
- * redirect URI, and redirecting errors to it before any user interaction would make /authorize an open
- * redirector (RFC 9700 §4.11.2).
- */
-export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: string; redirect_uris: string[]; consented: boolean } | null, resource: string): AuthorizeCheck {
+export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: string; redirect_uris: string[] } | null, resource: string): AuthorizeCheck {
   const clientId = q.get("client_id");
   if (!clientId || !client) return { ok: false, show: "Unknown client. Register the client again and retry." };
   const registered = client.redirect_uris;
@@ -42,8 +36,7 @@ export function checkAuthorizeRequest(q: URLSearchParams, client: { client_id: s
   // an oversized one is not echoed in the error either.
   const sentState = q.get("state");
   const state = sentState !== null && utf8Length(sentState) > MAX_STATE_BYTES ? null : sentState;
-  const fail = (error: string, description: string): AuthorizeCheck =>
-    client.consented ? { ok: false, redirect: { uri: requested, error, description, state } } : { ok: false, show: `The app's sign-in request was refused (${error}): ${description}` };
+  const fail = (error: string, description: string): AuthorizeCheck => ({ ok: false, show: `The app's sign-in request was refused (${error}): ${description}` });
   for (const key of ["client_id", "redirect_uri", "state", "scope", "resource", "code_challenge", "code_challenge_method", "response_type"]) {
     if (q.getAll(key).length > 1) return fail("invalid_request", `Parameter ${key} is repeated.`);
   }

@@ -7,12 +7,13 @@ import { htmlPageHeaders } from "../http/page-headers";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
 import { userPrincipalId } from "../policy/compile";
+import { redirectLabel } from "./redirect-uri";
 import { checkAuthorizeRequest, consentOptions } from "./authorize-request";
 import { accessFor } from "./consent-data";
 import { ConsentPage, ErrorPage, LoginPage } from "./pages";
 import { hashSecret, newAuthCode } from "./secrets";
 import { DEFAULT_SESSION_POLICY } from "./session-policy";
-import { clientHasConsent, getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow, type ClientRow } from "./store-d1";
+import { getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow, type ClientRow } from "./store-d1";
 import { oidcConfigured, oidcLabel } from "./oidc-config";
 import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
 import { clientIpKey } from "../http/client-ip";
@@ -61,13 +62,12 @@ export async function continuedRequest(c: Context<AppEnv>, form: FormData): Prom
  * What the pages say about a public client. `documentHost` is set for a client known by its metadata document
  * (oauth/cimd.ts): the host that served it is the one verified fact, since the name is whatever the document says.
  */
-async function clientView(db: D1Database, clientId: string, row?: ClientRow): Promise<{ name: string; redirectUris: string[]; consented: boolean; documentHost: string | null } | null> {
+async function clientView(db: D1Database, clientId: string, row?: ClientRow): Promise<{ name: string; redirectUris: string[]; documentHost: string | null } | null> {
   const client = row ?? (await getClient(db, clientId));
   if (!client || client.kind !== "public") return null;
   return {
     name: client.client_name ?? "An MCP client",
     redirectUris: JSON.parse(client.redirect_uris) as string[],
-    consented: await clientHasConsent(db, clientId),
     documentHost: looksLikeDocumentUrl(clientId) ? new URL(clientId).host : null,
   };
 }
@@ -85,12 +85,8 @@ authorizeRoutes.get("/", async (c) => {
     if (!resolved.ok) return showError(c, resolved.message, resolved.status);
     client = await clientView(c.env.DB, clientId, resolved.client);
   } else if (clientId && clientId.length <= 100) client = await clientView(c.env.DB, clientId);
-  const checked = checkAuthorizeRequest(q, client ? { client_id: clientId!, redirect_uris: client.redirectUris, consented: client.consented } : null, config.resource);
-  if (!checked.ok) {
-    if ("show" in checked) return showError(c, checked.show);
-    const r = checked.redirect;
-    return redirectWithError(config, r.uri, r.error, r.description, r.state);
-  }
+  const checked = checkAuthorizeRequest(q, client ? { client_id: clientId!, redirect_uris: client.redirectUris } : null, config.resource);
+  if (!checked.ok) return showError(c, checked.show);
   const p = checked.params;
   // Each sign-in stores a pending request: at most 120 a minute per IP (RL_120), pruned on expiry (prune.ts).
   const { success } = await c.env.RL_120.limit({ key: `authorize:${clientIpKey(c.req.header("cf-connecting-ip"))}` });
@@ -108,7 +104,7 @@ authorizeRoutes.get("/", async (c) => {
     : [];
   // The login post may end at the identity provider, or (nothing granted) back at the client with an error.
   htmlPageHeaders(c, [await upstreamAuthorizationEndpoint(c.env), p.redirectUri]);
-  return c.html(<LoginPage clientName={client!.name} clientHost={client!.documentHost} redirectHost={new URL(p.redirectUri).host} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
+  return c.html(<LoginPage clientName={client!.name} clientHost={client!.documentHost} redirectHost={redirectLabel(p.redirectUri)} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
 });
 
 /** Shows consent once the user is known (dev login here; the OIDC callback uses the same function). */
@@ -132,7 +128,7 @@ export async function showConsent(c: Context<AppEnv>, row: AuthRequestRow, who: 
   }));
   htmlPageHeaders(c, [row.redirect_uri]);
   return c.html(
-    <ConsentPage clientName={client.name} clientHost={client.documentHost} redirectHost={new URL(row.redirect_uri).host} email={who.email} requestId={row.id} csrf={row.csrf} workspaces={usable.map((a) => a.workspace)} options={options} />,
+    <ConsentPage clientName={client.name} clientHost={client.documentHost} redirectHost={redirectLabel(row.redirect_uri)} email={who.email} requestId={row.id} csrf={row.csrf} workspaces={usable.map((a) => a.workspace)} options={options} />,
   );
 }
 

@@ -1,3 +1,4 @@
+import { clientIpKey } from "../http/client-ip";
 /**
  * The token pair a rotated refresh token was exchanged for, sealed under a key derived from that refresh token
  * (AES-GCM, key = SHA-256 of a label and the token). Only a caller holding the old token can open it, so a benign
@@ -19,9 +20,11 @@ const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 /**
- * Who rotated the token: SHA-256 of the user agent and of the IP address. A duplicate refresh gets the sealed
- * pair only from the same client (checked by the caller) and the same user agent or IP; a thief replaying a
- * just-rotated token from elsewhere is treated as reuse (RFC 9700 §4.14.2).
+ * Who rotated the token: SHA-256 of the user agent and of the client's network (its IPv4 address, or its IPv6
+ * /64, as the per-IP limits count it). A duplicate refresh gets the sealed pair only from the same client
+ * (checked by the caller), the same user agent AND the same network: the user agent alone is the caller's own
+ * choice and easy to copy. A thief replaying a just-rotated token from elsewhere is treated as reuse
+ * (RFC 9700 §4.14.2).
  */
 export interface GraceBinding {
   ua: string | null;
@@ -34,12 +37,12 @@ async function digest(value: string | undefined): Promise<string | null> {
 }
 
 export async function graceBinding(userAgent: string | undefined, ip: string | undefined): Promise<GraceBinding> {
-  return { ua: await digest(userAgent), ip: await digest(ip) };
+  return { ua: await digest(userAgent), ip: await digest(clientIpKey(ip)) };
 }
 
-/** Same user agent or same IP (on Cloudflare every request has an IP; an absent user agent matches an absent one). */
+/** Same user agent (an absent one matches only an absent one) and same network (on Cloudflare every request has an IP). */
 export function sameRequester(a: GraceBinding, b: GraceBinding): boolean {
-  return a.ua === b.ua || (a.ip !== null && a.ip === b.ip);
+  return a.ua === b.ua && a.ip === b.ip;
 }
 
 export async function sealPair(refreshToken: string, pair: TokenPair, binding: GraceBinding): Promise<string> {

@@ -1,33 +1,33 @@
 import { isLoopbackUrl } from "../http/loopback";
 
 /**
- * Schemes that are never a native app's private-use redirect: script and document schemes that a browser would
- * run or render itself, local files, the web's own transports (http/https have their own rules above), and
- * schemes that hand the URL to another application or browser component.
+ * Single-label app schemes of MCP clients that register one (Cursor's `cursor://anysphere.cursor-mcp/…`, VS Code's):
+ * an explicit list, because a scheme without a domain says nothing about which app claims it, and operating systems
+ * hand many such schemes to powerful handlers (`ms-msdt:`, `search-ms:`, `ms-officecmd:`, `shell:`, …).
  */
-const NOT_PRIVATE_USE = new Set([
-  "javascript:", "vbscript:", "data:", "blob:", "file:", "filesystem:", "about:", "view-source:", "jar:", "resource:",
-  "http:", "https:", "ws:", "wss:", "ftp:", "mailto:", "tel:", "sms:", "urn:", "intent:",
-  "chrome:", "chrome-extension:", "edge:", "moz-extension:", "ms-browser-extension:", "safari-extension:",
-]);
+const APP_SCHEMES = new Set(["cursor:", "vscode:", "vscode-insiders:", "windsurf:"]);
+
+/** First labels of dotted schemes that are not reverse domain names (`vnd.ms.radio:`, `ie.http:`). */
+const NOT_A_DOMAIN = new Set(["vnd", "ie", "x", "ms", "web"]);
 
 /**
- * A native app's private-use URI scheme redirect (RFC 8252 §7.1), e.g. Cursor's
- * `cursor://anysphere.cursor-mcp/oauth/callback` or `com.example.app:/oauth2redirect`. The scheme must name the
- * app: either a reverse domain name (it contains a dot, as §7.1 asks) or a URI with a host. A bare `myapp:x`
- * (no host, no domain) is refused. It is matched exactly, and PKCE S256, mandatory here, protects the code from
- * another app claiming the same scheme (RFC 8252 §8.1).
+ * A native app's private-use URI scheme redirect (RFC 8252 §7.1): a reverse domain name the app's publisher
+ * controls (`com.example.app:/oauth2redirect`: at least two labels, the first without a hyphen, so `x-apple.…`
+ * handlers are not one), or one of the known app schemes above with a host. Everything else, including every
+ * scheme of a browser (`javascript:`, `data:`, `blob:`, `about:`, …) or an OS handler, is refused. It is matched
+ * exactly, and PKCE S256, mandatory here, protects the code from another app claiming the scheme (RFC 8252 §8.1).
  */
 function isPrivateUseRedirect(url: URL): boolean {
-  if (NOT_PRIVATE_USE.has(url.protocol)) return false;
+  if (APP_SCHEMES.has(url.protocol)) return url.host !== "";
   const scheme = url.protocol.slice(0, -1);
-  return scheme.includes(".") || url.host !== "";
+  if (!/^[a-z][a-z0-9]*(\.[a-z][a-z0-9-]*)+$/.test(scheme)) return false;
+  return !NOT_A_DOMAIN.has(scheme.split(".")[0]!);
 }
 
 /**
  * Redirect URIs a public client may register (RFC 9700 §4.1, OAuth 2.1 §2.3.1): https, http on a loopback
  * address (native apps, RFC 8252 §7.3), or a native app's private-use scheme (RFC 8252 §7.1; Cursor registers
- * one). Refused: other schemes (javascript:, data:, file:, vbscript:, …), schemes without a host or domain,
+ * one). Refused: other schemes (javascript:, data:, file:, vbscript:, OS handlers, …),
  * fragments, userinfo, wildcards, and any string that is not already in its canonical form (case or whitespace
  * tricks, control characters, percent-encoded host), so what is stored is exactly what is matched later.
  */
@@ -70,4 +70,15 @@ export function matchRedirectUri(requested: string, registered: readonly string[
     const reg = new URL(r);
     return reg.protocol === "http:" && reg.hostname === req.hostname && reg.pathname === req.pathname && reg.search === req.search && isLoopbackUrl(reg);
   });
+}
+
+/**
+ * How a redirect target is named to the user on the sign-in and consent pages: the host of a web or loopback
+ * redirect; for an app scheme the scheme too (`cursor://anysphere.cursor-mcp`, `com.example.app:`), since the
+ * scheme, not a host, says which app receives the code.
+ */
+export function redirectLabel(uri: string): string {
+  const url = new URL(uri);
+  if (url.protocol === "https:" || url.protocol === "http:") return url.host;
+  return url.host ? `${url.protocol}//${url.host}` : url.protocol;
 }

@@ -55,11 +55,6 @@ export function getClient(db: D1Database, clientId: string): Promise<ClientRow |
   return db.prepare("SELECT * FROM oauth_clients WHERE client_id = ?").bind(clientId).first<ClientRow>();
 }
 
-/** True once some user has completed consent for the client (it has had a session). */
-export async function clientHasConsent(db: D1Database, clientId: string): Promise<boolean> {
-  return (await db.prepare("SELECT 1 FROM sessions WHERE client_id = ? LIMIT 1").bind(clientId).first()) !== null;
-}
-
 /** Public clients nobody has used for `olderThan` seconds are pruned (Claude registers on every connection). */
 export async function pruneStaleClients(db: D1Database, now: number, olderThan: number): Promise<number> {
   const res = await db.prepare("DELETE FROM oauth_clients WHERE kind = 'public' AND COALESCE(last_used_at, created_at) < ?").bind(now - olderThan).run();

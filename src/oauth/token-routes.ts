@@ -125,10 +125,11 @@ async function refreshToken(c: Context<AppEnv>, form: URLSearchParams, client: C
   const requested = form.get("scope");
   const sessionScopes = new Set(session.scope.split(" "));
   if (requested !== null && !requested.split(" ").filter(Boolean).every((s) => sessionScopes.has(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.", "scope_widening");
-  const wanted = requested !== null && requested.trim() ? requested.split(" ").filter(Boolean) : session.scope.split(" ");
+  const explicit = requested !== null && requested.trim() !== "";
+  const wanted = explicit ? requested.split(" ").filter(Boolean) : session.scope.split(" ");
   // Access is re-resolved on every refresh, against the workspace's current policy: a user removed from the
   // policy, or from the group that granted a tier, loses it at the next refresh, not at the end of the session.
-  const scope = await stillGranted(c, session, wanted, now);
+  const scope = await stillGranted(c, session, wanted, explicit, now);
 
   const next = newRefreshToken();
   const pair = await pairFor(c, config, session, scope, next, now);
@@ -150,11 +151,14 @@ async function refreshToken(c: Context<AppEnv>, form: URLSearchParams, client: C
  * ends the session. IdP groups themselves are those of the sign-in: Gatehouse keeps no upstream token to ask
  * the provider again, so a change at the provider applies at the next sign-in (within the absolute lifetime).
  */
-async function stillGranted(c: Context<AppEnv>, session: SessionRow, wanted: string[], now: number): Promise<string> {
+async function stillGranted(c: Context<AppEnv>, session: SessionRow, wanted: string[], explicit: boolean, now: number): Promise<string> {
   const groups = session.groups ? (JSON.parse(session.groups) as string[]) : [];
   const access = session.email ? (await accessFor(c.env.DB, session.principal_id, session.email, groups, now)).find((a) => a.workspace === session.workspace_id) : undefined;
-  const allowed = new Set(access ? consentOptions(access.tiers, access.isAdmin, wanted.join(" "), access.isApprover).map((o) => o.scope) : []);
+  const allowed = new Set(access ? consentOptions(access.tiers, access.isAdmin, session.scope, access.isApprover).map((o) => o.scope) : []);
   const scope = wanted.filter((s) => allowed.has(s));
+  // A narrowing to scopes that were withdrawn, while others remain, is the client's request to refuse, not a
+  // reason to end the session.
+  if (scope.length === 0 && explicit && allowed.size > 0) throw new OAuthError("invalid_scope", "The requested scope is no longer granted.", "scope_withdrawn");
   if (scope.length === 0) {
     await revokeSession(c.env.DB, session.id, "access_withdrawn", "gatehouse", now);
     throw new OAuthError("invalid_grant", "Your access has changed. Sign in again.", "access_withdrawn");

@@ -170,6 +170,8 @@ async function runProfile(profile: ClientProfile): Promise<void> {
     const loginPage = await page.goto(url.href);
     expect(loginPage?.status(), await loginPage?.text()).toBe(200);
     await devLogin(page, "alice@example.com");
+    // The consent page names where the code goes; for an app scheme, the scheme says which app.
+    if (profile.callback.kind === "private-use") expect(await page.locator("code").first().textContent()).toBe("cursor://anysphere.cursor-mcp");
     // Read-only is preselected; nothing else Alice holds.
     expect(await page.locator('input[name="scope"]:checked').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(["db:read"]);
     await page.locator('button[name="decision"][value="allow"]').click();

@@ -48,25 +48,37 @@ describe("refresh: resource (RFC 8707)", () => {
 describe("refresh grace: bound to the requester that rotated", () => {
   const laptop = { "User-Agent": "Client/1.0 (laptop)", "CF-Connecting-IP": "192.0.2.10" };
 
-  it("gives the same pair to a duplicate from the same user agent on another IP", async () => {
+  it("gives the same pair to a duplicate from the same user agent and network, and audits the grace use", async () => {
     const s = await session();
     const first = await expectTokens(await refreshFrom(laptop, s.clientId, s.tokens.refresh_token));
-    const again = await expectTokens(await refreshFrom({ ...laptop, "CF-Connecting-IP": "192.0.2.99" }, s.clientId, s.tokens.refresh_token));
+    const again = await expectTokens(await refreshFrom(laptop, s.clientId, s.tokens.refresh_token));
     expect(again).toEqual(first);
     const sid = jwtPayload(first.access_token).sid as string;
     const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE event = 'token.refreshed' AND rule = 'grace_duplicate' AND session_id = ?").bind(sid).first<{ n: number }>();
     expect(row?.n).toBe(1);
   });
 
-  it("treats a duplicate from another user agent and IP as reuse: invalid_grant, session revoked, audited", async () => {
+  it.each<[string, Record<string, string>]>([
+    ["the same user agent on another network", { ...laptop, "CF-Connecting-IP": "192.0.2.99" }],
+    ["another user agent on the same network", { ...laptop, "User-Agent": "curl/8" }],
+    ["no user agent on another network", { "CF-Connecting-IP": "198.51.100.7" }],
+  ])("treats a duplicate from %s as reuse: invalid_grant, session revoked, audited", async (_name, thief) => {
     const s = await session();
+    const refusals = () => env.DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE event = 'token.refused' AND rule = 'refresh_grace_other_requester'").first<{ n: number }>();
+    const before = (await refusals())!.n;
     const first = await expectTokens(await refreshFrom(laptop, s.clientId, s.tokens.refresh_token));
-    const thief = { "User-Agent": "curl/8", "CF-Connecting-IP": "198.51.100.7" };
     await expectOAuthError(await refreshFrom(thief, s.clientId, s.tokens.refresh_token), 400, "invalid_grant", [first.refresh_token, first.access_token]);
     expect(await mcpStatus(first.access_token)).toBe(401);
     await expectOAuthError(await refreshFrom(laptop, s.clientId, first.refresh_token), 400, "invalid_grant");
-    const refused = await env.DB.prepare("SELECT rule FROM audit_events WHERE event = 'token.refused' AND rule = 'refresh_grace_other_requester'").first();
-    expect(refused).not.toBeNull();
+    expect((await refusals())!.n).toBe(before + 1);
+  });
+
+  it("treats an IPv6 address in the same /64 as the same network", async () => {
+    const s = await session();
+    const v6 = { "User-Agent": "Client/1.0", "CF-Connecting-IP": "2001:db8:1:2::10" };
+    const first = await expectTokens(await refreshFrom(v6, s.clientId, s.tokens.refresh_token));
+    const again = await expectTokens(await refreshFrom({ ...v6, "CF-Connecting-IP": "2001:db8:1:2:abcd::7" }, s.clientId, s.tokens.refresh_token));
+    expect(again).toEqual(first);
   });
 });
 
@@ -79,6 +91,9 @@ describe("refresh re-resolves access against the current policy", () => {
     await applyDemo((doc) => {
       doc.grants = (doc.grants as Array<{ tools: string[] }>).map((g) => ({ ...g, tools: g.tools.filter((t) => t !== "execute_sql") })).filter((g) => g.tools.length > 0);
     });
+    // Asking for only the withdrawn tier is refused without ending the session…
+    await expectOAuthError(await refresh(s.clientId, s.tokens.refresh_token, { scope: "db:sql" }), 400, "invalid_scope", [s.tokens.refresh_token]);
+    // …and a plain refresh keeps what is still granted.
     const narrowed = await expectTokens(await refresh(s.clientId, s.tokens.refresh_token));
     expect(narrowed.scope).toBe("db:read");
     // Remove Dana from the policy altogether: the refresh ends the session.
