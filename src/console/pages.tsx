@@ -46,6 +46,7 @@ export function Layout(p: LayoutProps) {
               <nav aria-label="Console">
                 <a href="/console/approvals">Approvals</a>
                 {p.user.roles.admin && <a href="/console/audit">Audit</a>}
+                {p.user.roles.admin && <a href="/console/sessions">Sessions</a>}
               </nav>
               <span>
                 {p.user.email ?? p.user.principal} · {p.user.workspace}

@@ -14,6 +14,7 @@ import { revokeSession } from "../oauth/store-d1";
 import { tokenRoutes } from "../oauth/token-routes";
 import { approvalsConsole } from "./approvals-routes";
 import { auditConsole } from "./audit-routes";
+import { sessionsConsole } from "./sessions-routes";
 import { auditConsoleRefusal, isSecureOrigin } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
 import { consolePageHeaders } from "./headers";
@@ -144,4 +145,5 @@ consoleRoutes.post("/logout", (c) =>
 consoleRoutes.get("/", (c) => signedIn(c, async () => c.redirect("/console/approvals", 302)));
 consoleRoutes.route("/approvals", approvalsConsole);
 consoleRoutes.route("/audit", auditConsole);
+consoleRoutes.route("/sessions", sessionsConsole);
 consoleRoutes.all("*", (c) => signedIn(c, async (user) => page(c, 404, (n) => <MessagePage nonce={n} user={user} title="Not found" message="There is no console page here." />)));

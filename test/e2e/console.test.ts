@@ -7,6 +7,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { launchChromium, watchPage } from "../support/browser";
 import { connectClient, devToken } from "../support/mcp-client";
+import { authorizeUrl, newPkce, registerAs, tokenRequest } from "../support/oauth-client";
+import { signInThroughBrowser } from "../support/oauth-browser";
 import { queryD1 } from "../support/d1";
 import { ROOT } from "../../local/wrangler";
 
@@ -221,6 +223,43 @@ describe("console: audit explorer (admin)", () => {
     await shot(page, "audit-verified");
     expect(watch.problems).toEqual([]);
     await context.close();
+  });
+});
+
+describe("console: sessions (admin)", () => {
+  it("an admin revokes Alice's session, and Alice's next /mcp call gets 401", async () => {
+    const redirectUri = "http://127.0.0.1:9/callback";
+    const clientId = await registerAs(e2e.workerUrl, { client_name: "Alice's notebook", redirect_uris: [redirectUri], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" });
+    const pkce = newPkce();
+    const trace = await signInThroughBrowser(authorizeUrl(e2e.workerUrl, { clientId, redirectUri, pkce, state: "alice-1" }), { email: "alice@example.com" });
+    const code = new URL(trace.location).searchParams.get("code")!;
+    const tokens = await tokenRequest(e2e.workerUrl, { grant_type: "authorization_code", code, code_verifier: pkce.verifier, redirect_uri: redirectUri, client_id: clientId });
+    const mcp = () => fetch(e2e.mcpUrl, { method: "POST", headers: { Authorization: `Bearer ${tokens.access_token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) });
+    expect((await mcp()).status).toBe(200);
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${e2e.workerUrl}/console/sessions`);
+    await signIn(page, "admin@example.com", "gatehouse:admin");
+    const row = page.locator(`tr[data-principal="user:alice@example.com"]`, { hasText: "Alice's notebook" });
+    expect(await row.count()).toBe(1);
+    expect(await axeProblems(page)).toEqual([]);
+    await shot(page, "sessions");
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator("p.notice").textContent()).toContain("Revoked");
+    expect(await page.locator(`tr[data-principal="user:alice@example.com"]`, { hasText: "Alice's notebook" }).count()).toBe(0);
+    await context.close();
+
+    // Revocation is checked against D1 on every /mcp call (a per-isolate cache of a few seconds at most).
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 401; i++) {
+      status = (await mcp()).status;
+      if (status !== 401) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(401);
+    const audit = await queryD1<{ rule: string; principal: string }>(e2e.stateDir, "SELECT rule, principal FROM audit_events WHERE event = 'revocation' AND rule = 'session' ORDER BY seq DESC LIMIT 1");
+    expect(audit).toEqual([{ rule: "session", principal: "user:admin@example.com" }]);
   });
 });
 
