@@ -47,6 +47,7 @@ export function Layout(p: LayoutProps) {
                 <a href="/console/approvals">Approvals</a>
                 {p.user.roles.admin && <a href="/console/audit">Audit</a>}
                 {p.user.roles.admin && <a href="/console/sessions">Sessions</a>}
+                {p.user.roles.admin && <a href="/console/policy">Policy</a>}
               </nav>
               <span>
                 {p.user.email ?? p.user.principal} · {p.user.workspace}

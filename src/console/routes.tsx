@@ -15,6 +15,7 @@ import { tokenRoutes } from "../oauth/token-routes";
 import { approvalsConsole } from "./approvals-routes";
 import { auditConsole } from "./audit-routes";
 import { sessionsConsole } from "./sessions-routes";
+import { policyConsole } from "./policy-routes";
 import { auditConsoleRefusal, isSecureOrigin } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
 import { consolePageHeaders } from "./headers";
@@ -146,4 +147,5 @@ consoleRoutes.get("/", (c) => signedIn(c, async () => c.redirect("/console/appro
 consoleRoutes.route("/approvals", approvalsConsole);
 consoleRoutes.route("/audit", auditConsole);
 consoleRoutes.route("/sessions", sessionsConsole);
+consoleRoutes.route("/policy", policyConsole);
 consoleRoutes.all("*", (c) => signedIn(c, async (user) => page(c, 404, (n) => <MessagePage nonce={n} user={user} title="Not found" message="There is no console page here." />)));

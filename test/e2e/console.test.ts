@@ -245,6 +245,15 @@ describe("console: sessions (admin)", () => {
     expect(await row.count()).toBe(1);
     expect(await axeProblems(page)).toEqual([]);
     await shot(page, "sessions");
+
+    // The effective policy on the way: the grants matrix, the version history and the head version's diff.
+    await page.getByRole("link", { name: "Policy" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator('tr[data-subject="group:account-executives"]').textContent()).toContain("write");
+    expect(await page.locator("[data-diff] li").count()).toBeGreaterThan(0);
+    expect(await axeProblems(page)).toEqual([]);
+    await shot(page, "policy");
+    await page.goto(`${e2e.workerUrl}/console/sessions`);
     await row.getByRole("button", { name: "Revoke" }).click();
     await page.waitForLoadState();
     expect(await page.locator("p.notice").textContent()).toContain("Revoked");
