@@ -7,6 +7,8 @@ import { auditScope, parseOperators, type AuditScope } from "../audit/visibility
 import { verifyDeploymentChain } from "../audit/verify-d1";
 import type { ChainVerdict } from "../audit/chain";
 import { nowSeconds } from "../lib/clock";
+import { recordOAuthEvent } from "../oauth/audit";
+import { CONSOLE_CLIENT_ID } from "./session";
 import { auditConsoleRefusal, type ConsoleUser } from "./auth";
 import { AuditPage, AuditRowPage, type AuditListRow } from "./audit-pages";
 import { buckets, chartWindow, readFilters, whereOf, type Filters } from "./audit-view";
@@ -86,7 +88,23 @@ auditConsole.get("/export", (c) =>
 );
 
 // Seal and verify the whole chain; only the verdict is shown.
-auditConsole.post("/verify", (c) => admin(c, async (user, scope) => explorer(c, user, scope, await verifyDeploymentChain(c.env.DB))));
+// Each verification is itself an audit row (audit.verify), which the overview shows as the last check.
+auditConsole.post("/verify", (c) =>
+  admin(c, async (user, scope) => {
+    const verdict = await verifyDeploymentChain(c.env.DB);
+    await recordOAuthEvent(c, {
+      event: "audit.verify",
+      outcome: verdict.ok ? "ok" : "error",
+      ...(verdict.ok ? {} : { rule: verdict.reason }),
+      principal: user.principal,
+      principalKind: "user",
+      clientId: CONSOLE_CLIENT_ID,
+      workspace: user.workspace,
+      detail: verdict.ok ? `${verdict.rows} rows intact` : `broken at row ${verdict.seq}`,
+    });
+    return explorer(c, user, scope, verdict);
+  }),
+);
 
 auditConsole.get("/:seq", (c) =>
   admin(c, async (user, scope) => {

@@ -44,6 +44,7 @@ export function Layout(p: LayoutProps) {
           {p.user && (
             <>
               <nav aria-label="Console">
+                {p.user.roles.admin && <a href="/console">Overview</a>}
                 <a href="/console/approvals">Approvals</a>
                 {p.user.roles.admin && <a href="/console/audit">Audit</a>}
                 {p.user.roles.admin && <a href="/console/sessions">Sessions</a>}

@@ -16,6 +16,7 @@ import { approvalsConsole } from "./approvals-routes";
 import { auditConsole } from "./audit-routes";
 import { sessionsConsole } from "./sessions-routes";
 import { policyConsole } from "./policy-routes";
+import { overview } from "./overview";
 import { auditConsoleRefusal, isSecureOrigin } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
 import { consolePageHeaders } from "./headers";
@@ -143,7 +144,8 @@ consoleRoutes.post("/logout", (c) =>
   }),
 );
 
-consoleRoutes.get("/", (c) => signedIn(c, async () => c.redirect("/console/approvals", 302)));
+// Admins land on the overview; approvers on their inbox.
+consoleRoutes.get("/", (c) => signedIn(c, async (user) => (user.roles.admin ? overview(c, user) : c.redirect("/console/approvals", 302))));
 consoleRoutes.route("/approvals", approvalsConsole);
 consoleRoutes.route("/audit", auditConsole);
 consoleRoutes.route("/sessions", sessionsConsole);

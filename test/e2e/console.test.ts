@@ -183,7 +183,7 @@ describe("console: approvals", () => {
 });
 
 describe("console: audit explorer (admin)", () => {
-  it("renders the calls chart with data, filters, shows one row, exports CSV and verifies the chain", async () => {
+  it("renders the calls chart with data, filters, shows one row, exports CSV, verifies the chain; the overview shows the day", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const watch = watchPage(page);
@@ -221,6 +221,15 @@ describe("console: audit explorer (admin)", () => {
     await page.waitForLoadState();
     expect(await page.locator("[data-verdict]").getAttribute("data-verdict")).toBe("intact");
     await shot(page, "audit-verified");
+
+    // The overview: today's calls, pending approvals, blocked calls, top tools and this last verification.
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.waitForLoadState();
+    expect(Number(await page.locator("[data-calls]").getAttribute("data-calls"))).toBeGreaterThan(0);
+    expect(await page.locator("[data-overview]").textContent()).toMatch(/Last chain verification.*intact.*by user:admin@example\.com/);
+    expect(await page.locator("[data-overview]").textContent()).toContain("update_opportunity_stage");
+    expect(await axeProblems(page)).toEqual([]);
+    await shot(page, "overview");
     expect(watch.problems).toEqual([]);
     await context.close();
   });

@@ -1,0 +1,84 @@
+/** @jsxImportSource hono/jsx */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { nowSeconds } from "../lib/clock";
+import type { ConsoleUser } from "./auth";
+import { page } from "./guard";
+import { Layout } from "./pages";
+
+interface OverviewData {
+  since: string;
+  byOutcome: Array<{ outcome: string; n: number }>;
+  pending: number;
+  blocked: number;
+  topTools: Array<{ tool: string; n: number }>;
+  lastVerify: { time: string; outcome: string; detail: string | null; principal: string | null } | null;
+}
+
+/** Today (UTC) in the admin's workspace: calls by outcome, pending approvals, blocked calls, top tools, last chain check. */
+export async function overview(c: Context<AppEnv>, user: ConsoleUser): Promise<Response> {
+  const now = nowSeconds();
+  const since = `${new Date(now * 1000).toISOString().slice(0, 10)}T00:00:00.000Z`;
+  const ws = user.workspace;
+  const [outcomes, pending, tools, verify] = await c.env.DB.batch([
+    c.env.DB.prepare("SELECT outcome, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? GROUP BY outcome ORDER BY n DESC").bind(ws, since),
+    c.env.DB.prepare("SELECT COUNT(*) AS n FROM approvals WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?").bind(ws, now),
+    c.env.DB.prepare("SELECT tool, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? AND tool IS NOT NULL GROUP BY tool ORDER BY n DESC, tool LIMIT 5").bind(ws, since),
+    c.env.DB.prepare("SELECT time, outcome, detail, principal FROM audit_events WHERE workspace = ? AND event = 'audit.verify' ORDER BY seq DESC LIMIT 1").bind(ws),
+  ]);
+  const byOutcome = (outcomes?.results ?? []) as OverviewData["byOutcome"];
+  const data: OverviewData = {
+    since,
+    byOutcome,
+    pending: ((pending?.results ?? []) as Array<{ n: number }>)[0]?.n ?? 0,
+    blocked: byOutcome.find((o) => o.outcome === "blocked")?.n ?? 0,
+    topTools: (tools?.results ?? []) as OverviewData["topTools"],
+    lastVerify: ((verify?.results ?? []) as Array<OverviewData["lastVerify"]>)[0] ?? null,
+  };
+  return page(c, 200, (n) => <OverviewPage nonce={n} user={user} d={data} />);
+}
+
+function OverviewPage(p: { nonce: string; user: ConsoleUser; d: OverviewData }) {
+  const d = p.d;
+  const total = d.byOutcome.reduce((s, o) => s + o.n, 0);
+  return (
+    <Layout title="Overview" nonce={p.nonce} user={p.user}>
+      <h1>Overview</h1>
+      <p class="muted">Workspace {p.user.workspace}, since {d.since.slice(0, 10)} 00:00 UTC.</p>
+      <table data-overview>
+        <tbody>
+          <tr>
+            <th scope="row">Calls today</th>
+            <td data-calls={String(total)}>
+              {total}
+              {d.byOutcome.length > 0 && ` (${d.byOutcome.map((o) => `${o.outcome} ${o.n}`).join(", ")})`}
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Pending approvals</th>
+            <td>
+              <a href="/console/approvals">{d.pending}</a>
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Blocked calls today</th>
+            <td>
+              <a href="/console/audit?outcome=blocked">{d.blocked}</a>
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Top tools today</th>
+            <td>{d.topTools.length ? d.topTools.map((t) => `${t.tool} (${t.n})`).join(", ") : "none"}</td>
+          </tr>
+          <tr>
+            <th scope="row">Last chain verification</th>
+            <td>{d.lastVerify ? `${d.lastVerify.time}: ${d.lastVerify.outcome === "ok" ? "intact" : "BROKEN"}${d.lastVerify.detail ? ` (${d.lastVerify.detail})` : ""} by ${d.lastVerify.principal ?? "?"}` : "never from the console"}</td>
+          </tr>
+        </tbody>
+      </table>
+      <p>
+        <a href="/console/audit">Audit explorer</a> · <a href="/console/sessions">Sessions and credentials</a> · <a href="/console/policy">Policy</a>
+      </p>
+    </Layout>
+  );
+}
