@@ -284,6 +284,8 @@ export function DetailPage(p: { nonce: string; user: ConsoleUser; a: ApprovalRow
       {status === "pending" &&
         (own ? (
           <p class="notice">You requested this change (or created the task that did): another approver must decide it.</p>
+        ) : !p.user.groups.includes(a.approver_group) ? (
+          <p class="notice">Only a member of {a.approver_group} can decide this request.</p>
         ) : (
           <div class="actions">
             <form method="post" action={`/console/approvals/${a.id}/approve`}>

@@ -132,3 +132,47 @@ describe("console housekeeping", () => {
     expect(await ids("SELECT state AS id FROM console_logins WHERE state LIKE 'prune-%'")).toEqual(["prune-cl-live"]);
   });
 });
+
+describe("console approvals (server side)", () => {
+  async function mariaCookie(): Promise<string> {
+    const { callback, loginCookie } = await consoleSignIn("maria@example.com", ["gatehouse:approve"], "/console/approvals");
+    return cookieOf(await get(callback.pathname + callback.search, { Cookie: loginCookie }), "gh_console")!.split(";")[0]!;
+  }
+  async function filed(id: string, requester: string): Promise<void> {
+    const tool = await env.DB.prepare("SELECT version, definition FROM tools WHERE workspace_id = 'demo' AND name = 'update_opportunity_stage'").first<{ version: string; definition: string }>();
+    const now = nowSeconds();
+    await env.DB.prepare(
+      "INSERT INTO approvals (id, workspace_id, tool, tool_version, args, args_hash, sql_text, approver_group, requester, status, created_at, expires_at) VALUES (?, 'demo', 'update_opportunity_stage', ?, ?, 'h', ?, 'approvers', ?, 'pending', ?, ?)",
+    ).bind(id, tool!.version, JSON.stringify({ opportunity_id: 7, owner_email: "wes@example.com", stage: "proposal" }), (JSON.parse(tool!.definition) as { sql: string }).sql, requester, now, now + 600).run();
+  }
+
+  it("shows the statement with bound values, approves once with the CSRF token, then answers 409", async () => {
+    const cookie = await mariaCookie();
+    await filed("console-w-1", "user:wes@example.com");
+    const page = await get("/console/approvals/console-w-1", { Cookie: cookie });
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain('data-placeholder="$1">7<');
+    expect(html).toContain(`data-placeholder="$2">&#39;proposal&#39;<`);
+    const csrf = hidden(html, "csrf")!;
+    const ok = await postForm("/console/approvals/console-w-1/approve", { csrf }, { Cookie: cookie });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("location")).toBe("/console/approvals/console-w-1?done=approved");
+    expect(await env.DB.prepare("SELECT status, decided_by FROM approvals WHERE id = 'console-w-1'").first()).toEqual({ status: "approved", decided_by: "user:maria@example.com" });
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE approval_id = 'console-w-1' AND event = 'approval.approved'").first("n")).toBe(1);
+    const again = await postForm("/console/approvals/console-w-1/deny", { csrf, reason: "late" }, { Cookie: cookie });
+    expect(again.status).toBe(409);
+  });
+
+  it("never lets the requester approve their own request", async () => {
+    const cookie = await mariaCookie();
+    await filed("console-m-1", "user:maria@example.com");
+    const html = await (await get("/console/approvals/console-m-1", { Cookie: cookie })).text();
+    expect(html).toContain("another approver must decide it");
+    expect(html).not.toContain("/console/approvals/console-m-1/approve");
+    const res = await postForm("/console/approvals/console-m-1/approve", { csrf: hidden(html, "csrf")! }, { Cookie: cookie });
+    expect(res.status).toBe(403);
+    expect(await env.DB.prepare("SELECT status FROM approvals WHERE id = 'console-m-1'").first("status")).toBe("pending");
+    expect(await env.DB.prepare("SELECT rule FROM audit_events WHERE approval_id = 'console-m-1' AND outcome = 'denied'").first("rule")).toBe("requester_cannot_decide");
+  });
+});
