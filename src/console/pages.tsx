@@ -87,9 +87,16 @@ export function effectiveStatus(a: ApprovalRow, now: number): string {
   return a.status === "pending" && a.expires_at <= now ? "expired" : a.status;
 }
 
+/**
+ * The inbox's one script (allowed by the page's nonce): reload every minute while the tab is visible and nothing is
+ * being typed, so new requests and the time left stay current. Everything works without it.
+ */
+const REFRESH = `setInterval(function(){var a=document.activeElement;if(document.visibilityState==="visible"&&!(a&&/^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)))location.reload()},60000);`;
+
 export function InboxPage(p: { nonce: string; user: ConsoleUser; pending: ApprovalRow[]; decided: ApprovalRow[]; clients: Map<string, string>; now: number; flash?: string }) {
   return (
     <Layout title="Approvals" nonce={p.nonce} user={p.user}>
+      <script nonce={p.nonce} dangerouslySetInnerHTML={{ __html: REFRESH }} />
       <h1>Approvals</h1>
       {p.flash && (
         <p class="notice" role="status">

@@ -147,8 +147,11 @@ describe("console: approvals", () => {
     const refusals = await queryD1<{ n: number }>(e2e.stateDir, "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'console.access' AND rule = 'csrf' AND principal = 'user:maria@example.com'");
     expect(refusals[0]!.n).toBeGreaterThanOrEqual(2);
 
+    const watch = watchPage(mariaPage);
     await mariaPage.goto(`${e2e.workerUrl}/console/approvals`);
     expect(await mariaPage.locator(`tr[data-approval="${id}"]`).count()).toBe(1);
+    // The inbox's refresh script carries the response's nonce: it runs, and the CSP reports nothing.
+    expect(await mariaPage.evaluate(() => document.scripts.length)).toBe(1);
     expect(await axeProblems(mariaPage)).toEqual([]);
     await shot(mariaPage, "approvals-inbox");
 
@@ -160,6 +163,7 @@ describe("console: approvals", () => {
     await mariaPage.goto(`${e2e.workerUrl}/console/approvals`);
     expect(await mariaPage.locator(`tr[data-approval="${id}"] .status`).textContent()).toBe("denied");
     await shot(mariaPage, "approvals-inbox-decided");
+    expect(watch.problems).toEqual([]);
     expect((await call(args)).isError).toBe(true);
   });
 

@@ -61,7 +61,11 @@ describe("console sign-in", () => {
     expect(nonce).toBeTruthy();
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain("unsafe-inline");
-    expect(await inbox.text()).toContain(`nonce="${nonce}"`);
+    const inboxHtml = await inbox.text();
+    expect(inboxHtml).toContain(`<style nonce="${nonce}">`);
+    // The inbox's refresh script runs by the nonce; no inline handlers anywhere.
+    expect(inboxHtml).toContain(`<script nonce="${nonce}">setInterval(function(){`);
+    expect(inboxHtml).not.toMatch(/\son[a-z]+=/);
 
     // A POST without the session's CSRF token changes nothing.
     const forged = await postForm("/console/logout", {}, { Cookie: cookie });
