@@ -6,7 +6,7 @@ import { auditConsoleRefusal, consoleAuth, type ConsoleUser } from "./auth";
 import { consolePageHeaders } from "./headers";
 import { MessagePage } from "./pages";
 
-export function page(c: Context<AppEnv>, status: 200 | 400 | 403 | 404 | 409, render: (nonce: string) => Parameters<Context<AppEnv>["html"]>[0]): Response | Promise<Response> {
+export function page(c: Context<AppEnv>, status: 200 | 400 | 403 | 404 | 409 | 429, render: (nonce: string) => Parameters<Context<AppEnv>["html"]>[0]): Response | Promise<Response> {
   const nonce = consolePageHeaders(c);
   return c.html(render(nonce), status);
 }

@@ -7,7 +7,8 @@ import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
 import { verifyAccessToken } from "../oauth/access-token";
 import { loadKeyRing } from "../oauth/keys";
-import { recordOAuthEvent } from "../oauth/audit";
+import { recordOAuthEvent, recordOAuthRefusal } from "../oauth/audit";
+import { clientIpKey } from "../http/client-ip";
 import { s256 } from "../oauth/pkce";
 import { hashSecret } from "../oauth/secrets";
 import { revokeSession } from "../oauth/store-d1";
@@ -53,6 +54,12 @@ tokenEndpoint.route("/token", tokenRoutes);
 consoleRoutes.get("/login", async (c) => {
   const config = configFor(c.env);
   const now = nowSeconds();
+  // Anyone can start a sign-in, and each stores a row: at most 120 a minute per IP, pruned on expiry (prune.ts).
+  const { success } = await c.env.RL_120.limit({ key: `console-login:${clientIpKey(c.req.header("cf-connecting-ip"))}` });
+  if (!success) {
+    await recordOAuthRefusal(c, { event: "console.sign_in", outcome: "rate_limited", rule: "console_login_per_ip", clientId: CONSOLE_CLIENT_ID }).catch(() => undefined);
+    return page(c, 429, (n) => <MessagePage nonce={n} title="Too many sign-ins" message="Too many sign-ins from your network in the last minute. Wait a minute and try again." />);
+  }
   await ensureConsoleClient(c.env.DB, config.issuer, now);
   const state = randomId(16);
   const verifier = randomId(32);

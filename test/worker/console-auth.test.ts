@@ -109,6 +109,20 @@ describe("console sign-in", () => {
     expect(row).toEqual({ outcome: "denied", rule: "not_admin", principal: "user:maria@example.com" });
   });
 
+  it("stores at most 120 console sign-ins a minute from one IP; the next is a 429 page that stores nothing", { timeout: 60_000 }, async () => {
+    const ip = freshIp();
+    const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM console_logins").first<number>("n"))!;
+    for (let i = 0; i < 120; i++) {
+      const res = await get("/console/login", { "cf-connecting-ip": ip });
+      expect(res.status).toBe(302);
+    }
+    const refused = await get("/console/login", { "cf-connecting-ip": ip });
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toContain("Too many sign-ins");
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM console_logins").first("n")).toBe(before + 120);
+    expect((await get("/console/login", { "cf-connecting-ip": freshIp() })).status).toBe(302);
+  });
+
   it("refuses a POST with no session", async () => {
     const res = await postForm("/console/approvals/abc/approve", { csrf: "x" });
     expect(res.status).toBe(403);
