@@ -3,7 +3,7 @@ import { deleteCookie, getCookie } from "hono/cookie";
 import type { AppEnv } from "../env";
 import { configFor } from "../http/config";
 import { nowSeconds } from "../lib/clock";
-import { recordOAuthEvent } from "../oauth/audit";
+import { recordOAuthEvent, recordOAuthRefusal } from "../oauth/audit";
 import { accessFor } from "../oauth/consent-data";
 import { hashSecret } from "../oauth/secrets";
 import { CONSOLE_CLIENT_ID, SESSION_COOKIE, consoleRoles, consoleSessionState, safeReturnPath, type ConsoleRoles } from "./session";
@@ -50,9 +50,12 @@ export async function consoleAuth(c: Context<AppEnv>): Promise<ConsoleAuth> {
   return { ok: true, user: { sessionHash: idHash, csrf: row.csrf, principal: row.principal_id, email: row.email, workspace: row.workspace_id, groups: access?.groups ?? [], roles } };
 }
 
-/** A console refusal is an audit row naming who tried what (DESIGN §7: every decision). */
+/**
+ * A console refusal is an audit row naming who tried what (DESIGN §7: every decision). One that anyone can provoke
+ * without a session (no session, a foreign sign-in callback) is flood-bounded per IP like other such refusals.
+ */
 export async function auditConsoleRefusal(c: Context<AppEnv>, rule: string, who: { principal?: string; workspace?: string } = {}): Promise<void> {
-  await recordOAuthEvent(c, {
+  await (who.principal ? recordOAuthEvent : recordOAuthRefusal)(c, {
     event: "console.access",
     outcome: "denied",
     rule,
