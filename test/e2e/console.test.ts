@@ -11,6 +11,7 @@ import { authorizeUrl, newPkce, registerAs, tokenRequest } from "../support/oaut
 import { signInThroughBrowser } from "../support/oauth-browser";
 import { queryD1 } from "../support/d1";
 import { ROOT } from "../../local/wrangler";
+import { demoQuery } from "../support/demo-db";
 
 /**
  * The console (/console) in a real Chromium against the dev stack: sign-in through Gatehouse's own /authorize
@@ -24,15 +25,7 @@ const SHOTS = join(ROOT, "test-results/console");
 type CallResult = { isError?: boolean; content: Array<{ text?: string }>; structuredContent?: { rows: unknown[][]; approval?: { id: string; url: string } } };
 const text = (r: CallResult) => r.content.map((c) => c.text ?? "").join("\n");
 
-async function pgQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(e2e.pg.superuserUrl.replace(/\/postgres$/, "/gatehouse"));
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const pgQuery = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => demoQuery<T>(e2e.pg.superuserUrl, sql, params);
 
 /** Serious or critical accessibility violations on the page (axe-core), as "rule: target" strings. */
 async function axeProblems(page: Page): Promise<string[]> {

@@ -5,6 +5,7 @@ import { TestOAuthProvider } from "../support/oauth-browser";
 import { devToken } from "../support/mcp-client";
 import { queryD1 } from "../support/d1";
 import { devPost } from "../../local/stack";
+import { demoQuery } from "../support/demo-db";
 
 /**
  * The same paths as the 2025-era suites, spoken by the official v2 client on MCP 2026-07-28: OAuth sign-in,
@@ -24,15 +25,7 @@ async function modernClient(token: string, mode: "pin" | "auto" = "pin"): Promis
   return client;
 }
 
-async function pgQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client(e2e.pg.superuserUrl.replace(/\/postgres$/, "/gatehouse"));
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const pgQuery = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => demoQuery<T>(e2e.pg.superuserUrl, sql, params);
 
 afterEach(async () => void (await devPost(e2e, "/dev/clock", { offset_seconds: 0 })));
 
