@@ -4,6 +4,7 @@ import { connectClient, devToken } from "../support/mcp-client";
 import { gatehouseCli } from "../support/gatehouse-cli";
 import { jwtPayload, queryD1 } from "../support/d1";
 import { runWrangler } from "../../local/wrangler";
+import { inOneRateWindow } from "../support/rate-window";
 
 const e2e = inject("e2e");
 
@@ -49,6 +50,7 @@ describe("audit log", () => {
   });
 
   it("records a rate-limited call as rate_limited with the limit that decided", async () => {
+    await inOneRateWindow(20);
     const token = await devToken(e2e, { user: "tester2@example.com", workspace: "e2e" });
     const client = await connectClient(e2e.mcpUrl, token);
     for (let i = 0; i < 11; i++) await client.callTool({ name: "throttled", arguments: {} });

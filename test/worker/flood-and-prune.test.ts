@@ -5,6 +5,7 @@ import { nowSeconds } from "../../src/lib/clock";
 import { DEFAULT_SESSION_POLICY } from "../../src/oauth/session-policy";
 import { CODE_KEEP_SECONDS, UNUSED_CLIENT_SECONDS } from "../../src/oauth/prune";
 import { REDIRECT, authorize, authorizeQuery, freshIp, pkce, registerClient, setClock, url } from "./oauth-helpers";
+import { inOneRateWindow } from "../support/rate-window";
 
 afterEach(async () => setClock(0));
 
@@ -33,7 +34,8 @@ describe("stored inputs of /authorize are bounded", () => {
     expect(await count("SELECT 1 FROM auth_requests WHERE client_id = ?", clientId)).toBe(before + 1);
   });
 
-  it("stores at most 120 sign-ins a minute from one IP; the next is a 429 page that stores nothing", { timeout: 60_000 }, async () => {
+  it("stores at most 120 sign-ins a minute from one IP; the next is a 429 page that stores nothing", { timeout: 90_000 }, async () => {
+    await inOneRateWindow(30);
     const clientId = await registerClient([REDIRECT]);
     const { challenge } = await pkce();
     const ip = freshIp();
@@ -54,7 +56,8 @@ describe("stored inputs of /authorize are bounded", () => {
 });
 
 describe("refusals anyone can provoke are counted past 60 a minute per IP", () => {
-  it("records the first 60 junk /token requests of a minute as rows, counts the rest, and the Cron folds the count into one row", { timeout: 30_000 }, async () => {
+  it("records the first 60 junk /token requests of a minute as rows, counts the rest, and the Cron folds the count into one row", { timeout: 60_000 }, async () => {
+    await inOneRateWindow(20);
     const ip = "203.0.113.9";
     const junk = () =>
       SELF.fetch(url("/token"), { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": ip }, body: "grant_type=authorization_code&client_id=nobody&code=x" });
