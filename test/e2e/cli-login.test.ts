@@ -1,12 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { spawn, execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { launchChromium, watchPage, within } from "../support/browser";
 import { devPost } from "../../local/stack";
+import { uniqueClientIp } from "../support/client-ip";
 
 /**
  * `gatehouse login` end to end: the real CLI as a child process with an empty config dir and no GATEHOUSE_TOKEN,
@@ -25,7 +26,10 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   browser = await launchChromium();
   home = await mkdtemp(join(tmpdir(), "gatehouse-cli-login-"));
-  env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, "config") };
+  // Test only: the CLI acts from its own address, so its registration has its own per-IP budget (client-ip.ts).
+  const preload = join(home, "client-ip.mjs");
+  await writeFile(preload, `const f = globalThis.fetch;\nglobalThis.fetch = (input, init = {}) => { const h = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined)); h.set("cf-connecting-ip", "${uniqueClientIp()}"); return f(input, { ...init, headers: h }); };\n`);
+  env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, "config"), NODE_OPTIONS: `--import ${preload}` };
   delete env.GATEHOUSE_TOKEN;
   delete env.GATEHOUSE_URL;
   delete env.GATEHOUSE_DEV_SECRET;

@@ -6,6 +6,7 @@ import { devToken } from "../support/mcp-client";
 import { queryD1 } from "../support/d1";
 import { devPost } from "../../local/stack";
 import { demoQuery } from "../support/demo-db";
+import { fetchFromIp } from "../support/client-ip";
 
 /**
  * The same paths as the 2025-era suites, spoken by the official v2 client on MCP 2026-07-28: OAuth sign-in,
@@ -94,14 +95,14 @@ describe("the v2 client on MCP 2026-07-28", () => {
 
   it("signs in with the v2 client's OAuth flow (discovery, registration, dev login, consent, token) and lists tools", async () => {
     const provider = new TestOAuthProvider({ email: "alice@example.com" }, "http://127.0.0.1:33420/callback");
-    const first = new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider });
+    const first = new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider, fetch: fetchFromIp(provider.ip) });
     const options = { versionNegotiation: { mode: { pin: MODERN } } } as const;
     await expect(new Client({ name: "e2e-v2", version: "1" }, options).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
     expect(provider.lastCode).toBeDefined();
     // The v2 client checks RFC 9207's `iss` on the callback before redeeming the code (Gatehouse sends it).
     await first.finishAuth(provider.lastRedirect!.searchParams);
     const client = new Client({ name: "e2e-v2", version: "1" }, options);
-    await client.connect(new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider, fetch: fetchFromIp(provider.ip) }));
     try {
       expect(client.getProtocolEra()).toBe("modern");
       expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(["pipeline_coverage", "revenue_summary"]);

@@ -7,6 +7,7 @@ import { TestOAuthProvider } from "../support/oauth-browser";
 import { devToken } from "../support/mcp-client";
 import { jwtPayload, queryD1 } from "../support/d1";
 import { devPost } from "../../local/stack";
+import { fetchFromIp } from "../support/client-ip";
 
 const e2e = inject("e2e");
 
@@ -19,11 +20,11 @@ afterEach(async () => setClock(0));
 
 /** The SDK's documented interactive flow: connect → 401 → discovery, DCR, authorize (user) → finishAuth → connect. */
 async function signIn(provider: TestOAuthProvider): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const first = new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider });
+  const first = new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider, fetch: fetchFromIp(provider.ip) });
   await expect(new Client({ name: "e2e", version: "1" }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
   expect(provider.lastCode).toBeDefined();
   await first.finishAuth(provider.lastCode!);
-  const transport = new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider });
+  const transport = new StreamableHTTPClientTransport(new URL(e2e.mcpUrl), { authProvider: provider, fetch: fetchFromIp(provider.ip) });
   const client = new Client({ name: "e2e", version: "1" });
   await client.connect(transport);
   return { client, transport };

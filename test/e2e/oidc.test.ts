@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import { jwtPayload, queryD1 } from "../support/d1";
+import { uniqueClientIp } from "../support/client-ip";
 
 /**
  * Upstream OpenID Connect sign-in (DESIGN §3) against a real `oidc-provider` on 127.0.0.1, started by the e2e
@@ -41,7 +42,7 @@ function hidden(html: string, name: string): string | undefined {
 async function registerClient(): Promise<string> {
   const res = await fetch(`${e2e.workerUrl}/register`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", "cf-connecting-ip": uniqueClientIp() },
     body: JSON.stringify({ client_name: "OIDC e2e", redirect_uris: [CLIENT_REDIRECT], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" }),
   });
   expect(res.status).toBe(201);

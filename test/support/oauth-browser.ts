@@ -1,5 +1,6 @@
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { uniqueClientIp } from "./client-ip";
 
 /** A user at the browser: signs in with the dev login and answers the consent form by plain form posts. */
 export interface BrowserUser {
@@ -51,6 +52,8 @@ export async function signInThroughBrowser(authorizationUrl: URL, user: BrowserU
  * redirect, the way desktop clients do. `redirectToAuthorization` plays the user.
  */
 export class TestOAuthProvider implements OAuthClientProvider {
+  /** The address this client acts from (per-IP limits; see client-ip.ts): its transports use `fetchFromIp(ip)`. */
+  readonly ip = uniqueClientIp();
   info: OAuthClientInformationMixed | undefined;
   saved: OAuthTokens | undefined;
   verifier = "";
