@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS revocations (
   PRIMARY KEY (kind, value, workspace_id)
 );
 
--- One row per decision (DESIGN §7). Never token values, secrets, connection strings or result rows.
+-- One row per decision (README "Audit"). Never token values, secrets, connection strings or result rows.
 -- A tool call writes its row (outcome 'started') before the database is touched and completes it afterwards.
 CREATE TABLE IF NOT EXISTS audit_events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -241,7 +241,7 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
   sealed_at TEXT NOT NULL
 );
 
--- Approvals for write tools (DESIGN §6): the exact tool version, canonical arguments and their SHA-256, the SQL
+-- Approvals for write tools (README "Write tools and approvals"): the exact tool version, canonical arguments and their SHA-256, the SQL
 -- that would run, requester, expiry, decision and execution. A request executes at most once.
 CREATE TABLE IF NOT EXISTS approvals (
   id TEXT PRIMARY KEY,

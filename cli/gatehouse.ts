@@ -22,7 +22,7 @@ async function nodeParser() {
 }
 
 /**
- * `gatehouse` — the operator CLI (DESIGN §8).
+ * `gatehouse` — the operator CLI (README "Console").
  *   policy validate <file>          strict local validation; exit 1 with every error and its path
  *   policy diff <file>              what applying the file would change (against the server's current policy)
  *   policy apply <file>             apply through the admin API (versioned and audited)

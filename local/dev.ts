@@ -3,7 +3,7 @@ import { startStack } from "./stack";
 import { ROOT } from "./wrangler";
 
 /**
- * `npm run dev`: the whole local stack with the demo (DESIGN §9). State lives in .data/ (git-ignored) and is
+ * `npm run dev`: the whole local stack with the demo (README "Demo"). State lives in .data/ (git-ignored) and is
  * reused; Ctrl-C stops every process this started.
  */
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);

@@ -36,7 +36,7 @@ export interface Stack {
 }
 
 /**
- * The whole local stack of DESIGN §9: embedded Postgres with hardening and demo data, the local Neon HTTP
+ * The whole local stack of README "Demo": embedded Postgres with hardening and demo data, the local Neon HTTP
  * endpoint, D1 with schema.sql and the policies, and `wrangler dev`. `stop()` stops everything it started,
  * in reverse order, also when start-up failed half-way.
  */
@@ -117,7 +117,7 @@ export function devPost(dev: DevTarget, path: string, body: unknown): Promise<Re
   return fetch(`${dev.workerUrl}${path}`, { method: "POST", headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": dev.devSecret }, body: JSON.stringify(body) });
 }
 
-/** The demo task client of DESIGN §9: nightly-revenue-report, revenue_summary only, 10-minute tokens. */
+/** The demo task client of README "Demo": nightly-revenue-report, revenue_summary only, 10-minute tokens. */
 async function createDemoTaskClient(dev: DevTarget, secrets: LocalSecrets): Promise<void> {
   const t = secrets.taskClient!;
   const body = { task: "nightly-revenue-report", workspace: "demo", client_id: t.clientId, client_secret: t.clientSecret, tools: ["revenue_summary"], ttl_seconds: 600 };

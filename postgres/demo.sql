@@ -1,4 +1,4 @@
--- Gatehouse demo schema, deterministic data and object grants (DESIGN §9: tests and the README rely on it).
+-- Gatehouse demo schema, deterministic data and object grants (README "Demo": tests and the README rely on it).
 --
 -- Requires postgres/roles.sql first (the grants below name its roles). Run as the owner of the demo objects
 -- (a superuser locally, the database owner on Neon):

@@ -43,7 +43,7 @@ app.get("/.well-known/jwks.json", async (c) => {
   return c.json(jwks(await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS)));
 });
 
-// OAuth 2.1 authorization server (DESIGN §3).
+// OAuth 2.1 authorization server (README "Security model").
 app.route("/register", registerRoutes);
 app.route("/authorize/oidc", oidcRoutes);
 app.route("/authorize", authorizeRoutes);

@@ -1,4 +1,4 @@
-// The `Neon-Connection-String` header (DESIGN §2): `postgres://` or `postgresql://`, a user and a password, a host
+// The `Neon-Connection-String` header (docs/neon-http.md): `postgres://` or `postgresql://`, a user and a password, a host
 // that is a domain name (Neon routes by hostname; an IP literal is refused), the first path segment as the
 // database, and query-string pairs as startup parameters. Host and port are only validated: the endpoint always
 // connects to its own Postgres, as Neon's proxy maps the hostname to a compute.

@@ -1,4 +1,4 @@
-// Error bodies of the local Neon endpoint (DESIGN §2). Every error answer carries all of Neon's keys; a Postgres
+// Error bodies of the local Neon endpoint (docs/neon-http.md). Every error answer carries all of Neon's keys; a Postgres
 // error fills them from the server's ErrorResponse, anything else has `code: ""` and nulls. Only a 400 becomes a
 // NeonDbError (with `code`) in @neondatabase/serverless; other statuses surface as "Server error (HTTP status N)".
 import { DatabaseError } from "pg";

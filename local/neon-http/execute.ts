@@ -1,4 +1,4 @@
-// Runs a request's statements on a leased connection (DESIGN §2). Every statement goes through the extended
+// Runs a request's statements on a leased connection (docs/neon-http.md). Every statement goes through the extended
 // protocol, so a string holding two statements fails with 42601. A batch is one transaction: START TRANSACTION
 // with the batch options, each statement, COMMIT; on the first failing statement, ROLLBACK and that error.
 // The lease is marked broken when the connection may not be reused: after any failed single statement and any

@@ -1,4 +1,4 @@
-// Request headers of Neon's SQL-over-HTTP protocol (DESIGN §2). A flag is on only when its value is exactly
+// Request headers of Neon's SQL-over-HTTP protocol (docs/neon-http.md). A flag is on only when its value is exactly
 // `true`; an isolation level outside the four names is a 400; the batch headers are echoed on the response.
 import type { IncomingHttpHeaders } from "node:http";
 import type { ConnectionTarget } from "./connection-string";

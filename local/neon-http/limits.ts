@@ -1,4 +1,4 @@
-// Limits of the local Neon SQL-over-HTTP endpoint. The two size limits are Neon's (DESIGN §2): a larger request
+// Limits of the local Neon SQL-over-HTTP endpoint. The two size limits are Neon's (docs/neon-http.md): a larger request
 // is answered 413, a larger response 507.
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;

@@ -1,4 +1,4 @@
-// Query parameters arrive as JSON and are sent to Postgres as text (DESIGN §2): null is NULL, a string as it is,
+// Query parameters arrive as JSON and are sent to Postgres as text (docs/neon-http.md): null is NULL, a string as it is,
 // a boolean, number or object as its JSON text, an array as a Postgres array literal. The driver already sends
 // text (it runs pg's prepareValue), so the conversions matter for other HTTP clients.
 export type PgParam = string | null;

@@ -1,4 +1,4 @@
-// The request body (DESIGN §2): `{"query", "params"?, "arrayMode"?}` for one statement or `{"queries": [...]}` for
+// The request body (docs/neon-http.md): `{"query", "params"?, "arrayMode"?}` for one statement or `{"queries": [...]}` for
 // a batch run as one transaction. The driver sends it as text/plain, so the content type is not checked.
 import { HttpError } from "./errors";
 import type { PgParam } from "./params";

@@ -1,5 +1,5 @@
 // One pg.Pool per distinct (user, password, database, startup parameters), all connecting to the endpoint's own
-// Postgres whatever host the connection string names (DESIGN §2). Type parsers are disabled: values stay in
+// Postgres whatever host the connection string names (docs/neon-http.md). Type parsers are disabled: values stay in
 // Postgres text format, as Neon returns them. Session state is not reset between requests (Neon's pool does not
 // reset it either); a connection is destroyed instead of returned when a request marks it broken or it is still
 // inside a transaction.

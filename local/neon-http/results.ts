@@ -1,4 +1,4 @@
-// Shapes one statement's result as Neon's JSON (DESIGN §2): {"fields":[...],"rows":[...],"command","rowCount",
+// Shapes one statement's result as Neon's JSON (docs/neon-http.md): {"fields":[...],"rows":[...],"command","rowCount",
 // "rowAsArray"}. Rows are written as they arrive, so the 10 MiB response limit (507) is enforced before a huge
 // result is held in memory. Object rows keep column order and repeated names, as Neon writes them.
 import type { FieldDef } from "pg";

@@ -1,4 +1,4 @@
-// The local Neon SQL-over-HTTP endpoint that dev and tests use in place of Neon (DESIGN §2), backed by a real
+// The local Neon SQL-over-HTTP endpoint that dev and tests use in place of Neon (docs/neon-http.md), backed by a real
 // Postgres through pg. Routes: `POST /sql` runs a query or a batch; `OPTIONS /sql` answers the CORS preflight;
 // anything else is a 400 "query is not supported". It binds 127.0.0.1 only, never logs connection strings,
 // and answers unexpected failures with a JSON error that carries no internals.

@@ -19,7 +19,7 @@ import { checkCredentialBindings, credentialsFrom } from "../policy/credentials"
 import { parseSql } from "../guard/parser";
 
 /**
- * Admin API (DESIGN §8): bearer tokens with the gatehouse:admin scope whose principal is in the policy's
+ * Admin API (README "Console"): bearer tokens with the gatehouse:admin scope whose principal is in the policy's
  * `admins` group. Anything else is 403 without detail.
  */
 export const adminRoutes = new Hono<AppEnv>();
@@ -81,7 +81,7 @@ adminRoutes.post("/tasks", async (c) => {
   return c.json({ client_id: clientId, client_secret: secret, task, tools, ttl_seconds: ttl, expires_at: new Date(expiresAt * 1000).toISOString() }, 201);
 });
 
-// Policy as code (DESIGN §4): validate, show, version history and apply. An admin applies to its own workspace;
+// Policy as code (docs/policy.md): validate, show, version history and apply. An admin applies to its own workspace;
 // every apply is versioned in D1 and audited with the new version and hash.
 adminRoutes.post("/policy/validate", async (c) => {
   const checked = validatePolicy(await c.req.json().catch(() => undefined));

@@ -23,7 +23,7 @@ export type DecisionResult =
   | { ok: false; kind: "conflict"; expired: boolean; status: string };
 
 /**
- * Approves or denies one request (DESIGN §6), for the admin API and the console alike: a member of the request's
+ * Approves or denies one request (README "Write tools and approvals"), for the admin API and the console alike: a member of the request's
  * approver group, never the requester (nor the admin who created a requesting task); a denial needs a reason.
  * Every refusal after the request is found is audited; a decision commits with its audit row.
  */
@@ -39,7 +39,7 @@ export async function decideApproval(c: Context<AppEnv>, d: Decider, id: string,
   const now = nowSeconds();
   const status = decision === "approve" ? "approved" : "denied";
   // The decision and its audit row commit together: the row is written only if the decision took effect, and a
-  // row that cannot be written undoes the decision (DESIGN §7: no decision without its record).
+  // row that cannot be written undoes the decision (README "Audit": no decision without its record).
   const [decided] = await c.env.DB.batch([
     decideApprovalStatement(c.env.DB, a.id, status, d.id, reason, now),
     oauthAuditStatement(c, { event: `approval.${status}`, outcome: "ok", ...base, ...(reason ? { detail: `${base.detail}: ${reason}` } : {}) }, { ifChanged: true }),

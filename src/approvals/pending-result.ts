@@ -7,7 +7,7 @@ export function approvalConsoleUrl(issuer: string, id: string): string {
 
 /**
  * The normal (non-error) result of a write call that waits for a person: the request id, who can decide, where,
- * and that repeating the identical call after approval runs it (DESIGN §6).
+ * and that repeating the identical call after approval runs it (README "Write tools and approvals").
  */
 export function pendingResult(a: { id: string; tool: string; approverGroup: string; expiresAt: number; issuer: string; created: boolean }): CallToolResult {
   const expires = new Date(a.expiresAt * 1000).toISOString();

@@ -7,7 +7,7 @@ import { decideApproval } from "./decide";
 import { getApproval, listApprovals, type ApprovalRow } from "./store-d1";
 
 /**
- * Approvers' API (DESIGN §6): tokens with the gatehouse:approve scope. An approver sees and decides only requests
+ * Approvers' API (README "Write tools and approvals"): tokens with the gatehouse:approve scope. An approver sees and decides only requests
  * for their approver groups, never their own; each decision is audited with the request it decides.
  */
 export const approvalRoutes = new Hono<AppEnv>();

@@ -1,4 +1,4 @@
-/** An approval request's lifecycle (DESIGN §6). `executing` is the claim that makes execution happen once. */
+/** An approval request's lifecycle (README "Write tools and approvals"). `executing` is the claim that makes execution happen once. */
 export type ApprovalStatus = "pending" | "approved" | "denied" | "executing" | "executed" | "failed";
 
 export interface ApprovalView {
@@ -48,7 +48,7 @@ export function writeDecision(latest: ApprovalView | null, toolVersion: string, 
   }
 }
 
-/** Who may decide: a member of the tool's approver group, never the requester (DESIGN §6). */
+/** Who may decide: a member of the tool's approver group, never the requester (README "Write tools and approvals"). */
 export function mayDecide(approverGroups: readonly string[], group: string, approver: string, requester: string): boolean {
   return approver !== requester && approverGroups.includes(group);
 }

@@ -9,7 +9,7 @@ import { page, signedIn } from "./guard";
 import { DetailPage, InboxPage, MessagePage } from "./pages";
 import { bindOfVersion, clientNames, consoleApprovals } from "./store-d1";
 
-/** Approvals inbox and detail (DESIGN §6): approvers decide their groups' requests; admins see the workspace's. */
+/** Approvals inbox and detail (README "Write tools and approvals"): approvers decide their groups' requests; admins see the workspace's. */
 export const approvalsConsole = new Hono<AppEnv>();
 
 const DONE: Record<string, string> = { approved: "Approved. The requester's identical call now runs once.", denied: "Denied. The requester is told once." };

@@ -4,7 +4,7 @@ const WRITE_STATEMENTS = ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]
 
 /**
  * A write tool's statement must be exactly one INSERT, UPDATE, DELETE or MERGE with a RETURNING list and no WITH
- * clause (DESIGN §6): the gateway wraps it in a data-modifying CTE to count the changed rows against
+ * clause (README "Write tools and approvals"): the gateway wraps it in a data-modifying CTE to count the changed rows against
  * max_affected_rows, and a statement that closed that CTE early, or carried a CTE of its own, could change rows the
  * count never sees. Returns the problem, or undefined when the shape is right.
  */

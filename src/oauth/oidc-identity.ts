@@ -1,5 +1,5 @@
 /**
- * Who an upstream OpenID Connect user is, from claims that oauth4webapi has already validated (DESIGN §3):
+ * Who an upstream OpenID Connect user is, from claims that oauth4webapi has already validated (README "Security model"):
  * the verified email becomes the principal (`user:<email>`), the groups claim becomes IdP groups. Pure.
  */
 

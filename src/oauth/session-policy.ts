@@ -1,4 +1,4 @@
-/** Session lifetimes (DESIGN §3): absolute 12 h, idle 2 h; a rotated refresh token's grace window. */
+/** Session lifetimes (README "Security model"): absolute 12 h, idle 2 h; a rotated refresh token's grace window. */
 export interface SessionPolicy {
   absoluteSeconds: number;
   idleSeconds: number;

@@ -6,7 +6,7 @@ export interface Statement {
 }
 
 /**
- * The statement actually sent for a read tool (DESIGN §5 step 5): a leading comment naming the audit id and tool
+ * The statement actually sent for a read tool (README "Security model" step 5): a leading comment naming the audit id and tool
  * (visible in pg_stat_activity and Postgres logs), the tool's SQL as a subquery, and a bound `LIMIT maxRows + 1`
  * whose extra row proves truncation. Values are bound as $n parameters, never interpolated.
  */
@@ -46,7 +46,7 @@ function stripTrailingSemicolons(sql: string): string {
 }
 
 /**
- * The statement sent for a write tool (DESIGN §6): the tool's INSERT/UPDATE/DELETE … RETURNING runs as a
+ * The statement sent for a write tool (README "Write tools and approvals"): the tool's INSERT/UPDATE/DELETE … RETURNING runs as a
  * data-modifying CTE and the outer SELECT counts the changed rows. When more than max_affected_rows changed, the
  * count's CASE yields a name whose cast to regclass fails with SQLSTATE 3F000 (invalid_schema_name) at run time,
  * which aborts the transaction: nothing is committed. The name is not constant, so it is never folded at plan

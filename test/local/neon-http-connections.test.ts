@@ -1,4 +1,4 @@
-// Pooled connections (DESIGN §2): one pool per credentials and startup parameters; session state is NOT reset
+// Pooled connections (docs/neon-http.md): one pool per credentials and startup parameters; session state is NOT reset
 // between requests (as on Neon, so the guard must prevent session side effects); a connection left inside a
 // transaction, or whose statement failed, is discarded; an aborted request cancels its statement.
 // Each test uses its own application_name, hence its own pool: with requests made one after another the pool

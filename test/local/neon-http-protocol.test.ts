@@ -1,4 +1,4 @@
-// The HTTP surface of the local endpoint (DESIGN §2): routes and CORS, the connection-string header, the body,
+// The HTTP surface of the local endpoint (docs/neon-http.md): routes and CORS, the connection-string header, the body,
 // authentication failures, and the 10 MiB request (413) and response (507) limits.
 import { neon, NeonDbError } from "@neondatabase/serverless";
 import { describe, expect, it } from "vitest";

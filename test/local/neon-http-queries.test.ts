@@ -1,4 +1,4 @@
-// Single statements through the real @neondatabase/serverless driver and as raw HTTP (DESIGN §2): parameters,
+// Single statements through the real @neondatabase/serverless driver and as raw HTTP (docs/neon-http.md): parameters,
 // result shape, array mode, raw and typed output, command tags, extended-protocol-only, Postgres errors.
 import { neon, NeonDbError } from "@neondatabase/serverless";
 import { beforeAll, describe, expect, it } from "vitest";

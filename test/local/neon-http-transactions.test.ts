@@ -1,4 +1,4 @@
-// Batches (DESIGN §2): `{"queries": [...]}` runs as one START TRANSACTION … COMMIT with the batch headers'
+// Batches (docs/neon-http.md): `{"queries": [...]}` runs as one START TRANSACTION … COMMIT with the batch headers'
 // isolation level, read-only and deferrable modes, rolls back on the first error, and echoes the headers.
 import { neon, NeonDbError } from "@neondatabase/serverless";
 import { beforeAll, describe, expect, it } from "vitest";
