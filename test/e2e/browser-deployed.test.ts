@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -9,8 +9,9 @@ import { applyPolicyFile } from "../../local/stack";
 import { ROOT, runWrangler, startWranglerDev, type WranglerDev } from "../../local/wrangler";
 import { interceptedCallback, launchChromium, watchPage, within } from "../support/browser";
 import { authorizeUrl, listToolNames, newPkce, registerAs, tokenRequest } from "../support/oauth-client";
-import { startTestOidcProvider, type TestOidcProvider } from "../support/oidc-provider";
+import type { TestOidcProvider } from "../support/oidc-provider";
 import { loopbackTlsFetch } from "../support/tls-fetch";
+import { DEPLOYED_HOST, startDeployedWorker, stackWorkerVars } from "../support/deployed-worker";
 
 /**
  * The browser-facing headers on a deployment-like origin: `PUBLIC_ORIGIN=https://gatehouse.test:<port>` (not
@@ -20,7 +21,7 @@ import { loopbackTlsFetch } from "../support/tls-fetch";
  * and is Secure; the forms post with our https origin.
  */
 const e2e = inject("e2e");
-const HOST = "gatehouse.test";
+const HOST = DEPLOYED_HOST;
 
 let dir: string;
 let worker: WranglerDev | undefined;
@@ -28,19 +29,10 @@ let idp: TestOidcProvider | undefined;
 let browser: Browser;
 let origin: string;
 
-function parseEnvFile(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = /^([A-Z0-9_]+)='(.*)'$/.exec(line);
-    if (m) vars[m[1]!] = m[2]!;
-  }
-  return vars;
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "gatehouse-deployed-"));
   const persistTo = join(dir, "wrangler");
-  const stackVars = parseEnvFile(await readFile(join(e2e.stateDir, "worker.env"), "utf8"));
+  const stackVars = await stackWorkerVars(e2e.stateDir);
   // D1 gets its schema and the demo policy through a short loopback run (dev endpoints exist only there)…
   await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]);
   const setupPort = await freePort();
@@ -53,13 +45,7 @@ beforeAll(async () => {
     await setup.stop();
   }
   // …then the same D1 behind a non-loopback https origin with upstream OIDC.
-  const port = await freePort();
-  origin = `https://${HOST}:${port}`;
-  idp = await startTestOidcProvider({ port: await freePort(), redirectUri: `${origin}/authorize/oidc/callback` });
-  const envFile = join(dir, "deployed.env");
-  const vars: Record<string, string> = { ...stackVars, PUBLIC_ORIGIN: origin, DEV_ENDPOINTS: "false", DEV_SECRET: "", NEON_LOCAL_ENDPOINT: "", OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups" };
-  await writeFile(envFile, dotenv(vars), { mode: 0o600 });
-  worker = await startWranglerDev({ port, persistTo, envFile, https: true, probe: async () => (await loopbackTlsFetch(`${origin}/`)).status === 200 });
+  ({ origin, worker, idp } = await startDeployedWorker({ dir, persistTo, stackVars }));
   browser = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`]);
 }, 120_000);
 

@@ -5,12 +5,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { parse, stringify } from "yaml";
-import { freePort } from "../../local/postgres";
-import { dotenv } from "../../local/secrets";
-import { ROOT, runWrangler, startWranglerDev, type WranglerDev } from "../../local/wrangler";
+import { ROOT, runWrangler, type WranglerDev } from "../../local/wrangler";
 import { launchChromium, watchPage, within } from "../support/browser";
-import { startTestOidcProvider, type TestOidcProvider } from "../support/oidc-provider";
-import { loopbackTlsFetch } from "../support/tls-fetch";
+import type { TestOidcProvider } from "../support/oidc-provider";
+import { DEPLOYED_HOST, startDeployedWorker, stackWorkerVars } from "../support/deployed-worker";
 
 /**
  * The README's deployment path on a deployment-like origin: `PUBLIC_ORIGIN=https://gatehouse.test:<port>` (not
@@ -20,7 +18,7 @@ import { loopbackTlsFetch } from "../support/tls-fetch";
  * test-only preload (gatehouse.test → 127.0.0.1, wrangler's self-signed certificate accepted for that name only).
  */
 const e2e = inject("e2e");
-const HOST = "gatehouse.test";
+const HOST = DEPLOYED_HOST;
 const BOOTSTRAP_TOKEN = `bt-${"0123456789abcdef".repeat(3)}`;
 const BIN = join(ROOT, "bin/gatehouse.mjs");
 
@@ -31,15 +29,6 @@ let browser: Browser;
 let origin: string;
 let cliEnv: NodeJS.ProcessEnv;
 let policyFile: string;
-
-function parseEnvFile(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = /^([A-Z0-9_]+)='(.*)'$/.exec(line);
-    if (m) vars[m[1]!] = m[2]!;
-  }
-  return vars;
-}
 
 const PRELOAD = `import dns from "node:dns";
 import tls from "node:tls";
@@ -65,19 +54,10 @@ function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "gatehouse-deploy-path-"));
   const persistTo = join(dir, "wrangler");
-  const stackVars = parseEnvFile(await readFile(join(e2e.stateDir, "worker.env"), "utf8"));
+  const stackVars = await stackWorkerVars(e2e.stateDir);
   // README step 2: the schema, and nothing else.
   await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]);
-  const port = await freePort();
-  origin = `https://${HOST}:${port}`;
-  idp = await startTestOidcProvider({ port: await freePort(), redirectUri: `${origin}/authorize/oidc/callback` });
-  const envFile = join(dir, "deployed.env");
-  await writeFile(
-    envFile,
-    dotenv({ ...stackVars, PUBLIC_ORIGIN: origin, DEV_ENDPOINTS: "false", DEV_SECRET: "", NEON_LOCAL_ENDPOINT: "", OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups", BOOTSTRAP_TOKEN }),
-    { mode: 0o600 },
-  );
-  worker = await startWranglerDev({ port, persistTo, envFile, https: true, probe: async () => (await loopbackTlsFetch(`${origin}/`)).status === 200 });
+  ({ origin, worker, idp } = await startDeployedWorker({ dir, persistTo, stackVars, extraVars: { BOOTSTRAP_TOKEN } }));
   browser = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`]);
   // The first policy: the demo's, with Alice (a user at the test IdP) as the admin.
   const demo = parse(await readFile(join(ROOT, "policies/demo.yaml"), "utf8")) as { users: Array<{ email: string; groups?: string[] }> };
