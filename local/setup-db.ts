@@ -1,5 +1,5 @@
 // Prepares a database for the dev stack and tests: role hardening, demo schema and data, test aids, role passwords
-// (README "Security model" "Postgres role hardening", §9). Contract:
+// (docs/security.md "Postgres role hardening", §9). Contract:
 // - needs a superuser URL (the embedded cluster's); creates the database if it is missing;
 // - applies postgres/roles.sql, postgres/demo.sql and, unless testAids is false, postgres/test-aids.sql, each in
 //   its own transaction; re-running resets the demo data and repairs role drift;

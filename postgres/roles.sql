@@ -1,4 +1,4 @@
--- Gatehouse: Postgres role hardening (README "Security model", "Postgres role hardening").
+-- Gatehouse: Postgres role hardening (docs/security.md, "Postgres role hardening").
 --
 -- One LOGIN role per tool tier; the gateway connects directly as the tier's role (never SET ROLE):
 --   gatehouse_reporting   read tier   named SELECTs over approved views

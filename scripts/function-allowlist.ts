@@ -1,5 +1,5 @@
 // Reads the execute_sql guard's function and type allowlists from a PostgreSQL catalog and renders
-// src/guard/functions.generated.ts (README "Security model"). Used by scripts/generate-function-allowlist.ts and by the test
+// src/guard/functions.generated.ts (docs/security.md). Used by scripts/generate-function-allowlist.ts and by the test
 // that keeps the committed file in step with the embedded Postgres.
 //
 // A function NAME is allowed when every pg_catalog overload of it (extension members aside) is

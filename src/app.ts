@@ -43,7 +43,7 @@ app.get("/.well-known/jwks.json", async (c) => {
   return c.json(jwks(await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS)));
 });
 
-// OAuth 2.1 authorization server (README "Security model").
+// OAuth 2.1 authorization server (docs/security.md).
 app.route("/register", registerRoutes);
 app.route("/authorize/oidc", oidcRoutes);
 app.route("/authorize", authorizeRoutes);

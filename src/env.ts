@@ -12,7 +12,7 @@ export type Bindings = Env & {
   SIGNING_KEY?: string;
   /** Previous signing key (public or private JWK), accepted for verification during rotation. */
   SIGNING_KEY_PREVIOUS?: string;
-  /** Upstream OpenID Connect provider (README "Security model"): issuer URL, client id and secret, optional label and claims. */
+  /** Upstream OpenID Connect provider (docs/security.md): issuer URL, client id and secret, optional label and claims. */
   OIDC_ISSUER?: string;
   OIDC_CLIENT_ID?: string;
   OIDC_CLIENT_SECRET?: string;

@@ -7,7 +7,7 @@ import type { AuditRow } from "../audit/chain";
 import { verifyDeploymentChain } from "../audit/verify-d1";
 import { auditScope, parseOperators, type AuditScope } from "../audit/visibility";
 
-/** Audit reading (README "Audit"): query with filters and a seq cursor, export as JSONL or CSV, seal and verify. */
+/** Audit reading (docs/audit.md): query with filters and a seq cursor, export as JSONL or CSV, seal and verify. */
 export const auditRoutes = new Hono<AppEnv>();
 
 export const COLUMNS = [

@@ -1,5 +1,5 @@
 /**
- * The first-run bootstrap secret (README "Deploying to Cloudflare + Neon"). Pure: no I/O.
+ * The first-run bootstrap secret (docs/deployment.md). Pure: no I/O.
  *
  * Shorter secrets are refused outright rather than compared: the endpoint is public until the first policy exists,
  * so the secret alone stands between the internet and the first admin.

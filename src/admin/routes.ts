@@ -19,7 +19,7 @@ import { checkCredentialBindings, credentialsFrom } from "../policy/credentials"
 import { parseSql } from "../guard/parser";
 
 /**
- * Admin API (README "Console"): bearer tokens with the gatehouse:admin scope whose principal is in the policy's
+ * Admin API (docs/console.md): bearer tokens with the gatehouse:admin scope whose principal is in the policy's
  * `admins` group. Anything else is 403 without detail.
  */
 export const adminRoutes = new Hono<AppEnv>();

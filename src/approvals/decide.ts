@@ -39,7 +39,7 @@ export async function decideApproval(c: Context<AppEnv>, d: Decider, id: string,
   const now = nowSeconds();
   const status = decision === "approve" ? "approved" : "denied";
   // The decision and its audit row commit together: the row is written only if the decision took effect, and a
-  // row that cannot be written undoes the decision (README "Audit": no decision without its record).
+  // row that cannot be written undoes the decision (docs/audit.md: no decision without its record).
   const [decided] = await c.env.DB.batch([
     decideApprovalStatement(c.env.DB, a.id, status, d.id, reason, now),
     oauthAuditStatement(c, { event: `approval.${status}`, outcome: "ok", ...base, ...(reason ? { detail: `${base.detail}: ${reason}` } : {}) }, { ifChanged: true }),

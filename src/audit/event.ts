@@ -1,4 +1,4 @@
-/** Outcomes of README "Audit"; `started` marks a tool call whose intent is recorded and whose result is not yet. */
+/** Outcomes of docs/audit.md; `started` marks a tool call whose intent is recorded and whose result is not yet. */
 export type AuditOutcome = "started" | "ok" | "error" | "denied" | "blocked" | "pending_approval" | "rate_limited" | "invalid_arguments";
 
 /** Request context shared by every row a request writes. Never a token value, secret or result row. */

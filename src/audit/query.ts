@@ -1,4 +1,4 @@
-/** Filters of the audit query API (README "Audit"): each maps to one indexed or simple column condition. */
+/** Filters of the audit query API (docs/audit.md): each maps to one indexed or simple column condition. */
 export const AUDIT_FILTERS = {
   principal: "principal = ?",
   client: "client_id = ?",

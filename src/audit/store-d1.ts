@@ -33,7 +33,7 @@ export function auditStatement(db: D1Database, event: AuditEvent, ctx: RequestCo
   return db.prepare(sql).bind(...values(event, ctx));
 }
 
-/** Writes one audit row and resolves only once D1 has accepted it (the fail-closed intent of README "Security model" step 4). */
+/** Writes one audit row and resolves only once D1 has accepted it (the fail-closed intent of docs/security.md step 4). */
 export async function recordAudit(db: D1Database, event: AuditEvent, ctx: RequestContext): Promise<void> {
   try {
     await db.prepare(INSERT).bind(...values(event, ctx)).run();

@@ -3,7 +3,7 @@ import { verifyChain, type AuditRow, type ChainVerdict } from "./chain";
 import { sealAudit } from "./seal-d1";
 
 /**
- * Seals, then verifies the deployment's whole chain against its anchor (README "Audit"). Only the verdict leaves this
+ * Seals, then verifies the deployment's whole chain against its anchor (docs/audit.md). Only the verdict leaves this
  * function: a workspace admin learns whether the chain is intact (or where it breaks), never other rows' content.
  */
 export async function verifyDeploymentChain(db: D1Database): Promise<ChainVerdict> {

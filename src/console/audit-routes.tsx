@@ -15,7 +15,7 @@ import { buckets, chartWindow, readFilters, whereOf, type Filters } from "./audi
 import { forbidden, page, signedIn } from "./guard";
 import { MessagePage } from "./pages";
 
-/** Audit explorer (README "Audit", §8): admins only, within what their audit scope lets them read. */
+/** Audit explorer (docs/audit.md, §8): admins only, within what their audit scope lets them read. */
 export const auditConsole = new Hono<AppEnv>();
 
 const PAGE = 50;

@@ -51,7 +51,7 @@ export async function consoleAuth(c: Context<AppEnv>): Promise<ConsoleAuth> {
 }
 
 /**
- * A console refusal is an audit row naming who tried what (README "Audit": every decision). One that anyone can provoke
+ * A console refusal is an audit row naming who tried what (docs/audit.md: every decision). One that anyone can provoke
  * without a session (no session, a foreign sign-in callback) is flood-bounded per IP like other such refusals.
  */
 export async function auditConsoleRefusal(c: Context<AppEnv>, rule: string, who: { principal?: string; workspace?: string } = {}): Promise<void> {

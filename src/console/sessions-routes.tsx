@@ -8,7 +8,7 @@ import { auditConsoleRefusal, type ConsoleUser } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
 import { SessionsPage, type SessionListRow, type TaskListRow } from "./sessions-pages";
 
-/** Active sessions and task clients of the admin's workspace, with revoke (README "Security model" revocation, §8). */
+/** Active sessions and task clients of the admin's workspace, with revoke (docs/security.md revocation, §8). */
 export const sessionsConsole = new Hono<AppEnv>();
 
 function admin(c: Context<AppEnv>, run: (user: ConsoleUser, form: FormData | null) => Promise<Response>): Promise<Response> {

@@ -1,4 +1,4 @@
-// Built-in functions execute_sql refuses even though pg_proc marks them IMMUTABLE or STABLE (README "Security model"). The
+// Built-in functions execute_sql refuses even though pg_proc marks them IMMUTABLE or STABLE (docs/security.md). The
 // generator (scripts/generate-function-allowlist.ts) leaves them out of the allowlist; the guard also checks this
 // list first, so a refusal names the reason. Volatile functions (pg_sleep, set_config, lo_*, pg_read_file, ...)
 // are never in the allowlist; they are listed here too so the denial does not depend on pg_proc's volatility

@@ -1,4 +1,4 @@
-// The execute_sql guard (README "Security model"): parse with the PostgreSQL 18 grammar, then check the whole tree. A refusal
+// The execute_sql guard (docs/security.md): parse with the PostgreSQL 18 grammar, then check the whole tree. A refusal
 // means the statement must not reach the database; its message names the rule and the offending object.
 import { parseSql } from "./parser";
 import { checkSelect } from "./rules";

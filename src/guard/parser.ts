@@ -1,5 +1,5 @@
 /// <reference path="./libpg-query-glue.d.ts" />
-// The parser as the Worker loads it (README "What runs where"): libpg-query's emscripten
+// The parser as the Worker loads it (docs/architecture.md): libpg-query's emscripten
 // factory, given the .wasm that wrangler bundles as a WebAssembly.Module (its default rule for `*.wasm`
 // imports), instantiated once per isolate on first use.
 // The .wasm is libpg-query's with its initial memory cut from 128 MiB to the ~33 MiB its static data and stack

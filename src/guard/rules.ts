@@ -1,4 +1,4 @@
-// The execute_sql guard's checks on a parse tree (README "Security model" "The execute_sql guard"). Pure: no I/O, no catalog.
+// The execute_sql guard's checks on a parse tree (docs/security.md "The `execute_sql` guard"). Pure: no I/O, no catalog.
 // Defence in depth: the sql tier's database role is the real boundary; the guard refuses, before any database
 // round trip, what that role could still do or see and what a read-only analytic query never needs.
 //

@@ -1,4 +1,4 @@
-// Types shared by the execute_sql guard (README "Security model" "The execute_sql guard").
+// Types shared by the execute_sql guard (docs/security.md "The `execute_sql` guard").
 
 /** Why a statement was refused. Stable identifiers: they are shown to callers and recorded in the audit log. */
 export type GuardRule =

@@ -35,7 +35,7 @@ function unauthorized(c: Context<AppEnv>, failure: TokenFailure, workspace?: str
 }
 
 /**
- * Bearer authentication for /mcp (README "Security model" step 1): verify the token, check revocation against D1, and resolve
+ * Bearer authentication for /mcp (docs/security.md step 1): verify the token, check revocation against D1, and resolve
  * the principal with its groups against the workspace's current policy version.
  */
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {

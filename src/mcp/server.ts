@@ -47,7 +47,7 @@ export function buildServer(caller: Caller, granted: ToolDefinition[], scopeTier
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 64)}`);
     }
     const tool = access.tool;
-    // Per workspace, principal and tool, before any argument handling or database work (README "Security model").
+    // Per workspace, principal and tool, before any argument handling or database work (docs/security.md).
     const { success } = await limiterFor(deps.env, tool.limits.ratePerMinute).limit({ key: rateLimitKey(caller.principal.workspace, caller.principal.id, tool.name) });
     if (!success) {
       auditDecision(deps, caller, { event: "tool.call", outcome: "rate_limited", rule: `rate_per_minute:${tool.limits.ratePerMinute}`, tool: tool.name });

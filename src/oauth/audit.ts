@@ -33,7 +33,7 @@ function withWorkspace(c: Context<AppEnv>, f: OAuthAuditFields): OAuthAuditField
   return workspace ? { ...f, workspace } : f;
 }
 
-/** One audit row per token decision (README "Audit"). Awaited: an OAuth decision is not answered before it is recorded. */
+/** One audit row per token decision (docs/audit.md). Awaited: an OAuth decision is not answered before it is recorded. */
 export async function recordOAuthEvent(c: Context<AppEnv>, f: OAuthAuditFields): Promise<void> {
   await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) }, requestContext(c));
 }

@@ -67,7 +67,7 @@ export interface ScopeOption {
 /**
  * The choices on the consent page: the tiers the user is granted in the workspace, narrowed to what the client
  * asked for (all of them when it asked for nothing), with only the least privileged preselected — read-only is the
- * default (README "Security model").
+ * default (docs/security.md).
  */
 export function consentOptions(granted: ReadonlySet<Tier>, isAdmin: boolean, requestedScope: string, isApprover = false): ScopeOption[] {
   const requested = new Set(requestedScope.split(" ").filter(Boolean));

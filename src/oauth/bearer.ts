@@ -1,6 +1,6 @@
 import type { TokenFailure } from "./errors";
 
-/** Tokens larger than this are refused before any parsing (README "Security model": "tokens over a few KB"). */
+/** Tokens larger than this are refused before any parsing (docs/security.md: "tokens over a few KB"). */
 export const MAX_TOKEN_BYTES = 4096;
 
 /** RFC 6750 §2.1 b64token; the scheme name is case-insensitive (RFC 7235 §2.1). */

@@ -18,7 +18,7 @@ export interface AccessClaims {
   pk: "user" | "task";
   email?: string;
   groups?: string[];
-  /** Task tokens: the only tools this token may call, whatever the policy grants (README "Security model" per-task credentials). */
+  /** Task tokens: the only tools this token may call, whatever the policy grants (docs/security.md per-task credentials). */
   tools?: string[];
 }
 

@@ -1,5 +1,5 @@
 /**
- * Who an upstream OpenID Connect user is, from claims that oauth4webapi has already validated (README "Security model"):
+ * Who an upstream OpenID Connect user is, from claims that oauth4webapi has already validated (docs/security.md):
  * the verified email becomes the principal (`user:<email>`), the groups claim becomes IdP groups. Pure.
  */
 

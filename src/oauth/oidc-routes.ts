@@ -16,7 +16,7 @@ import { ErrorPage } from "./pages";
 import { getAuthRequest, type AuthRequestRow } from "./store-d1";
 
 /**
- * Sign-in through the upstream OpenID Connect provider (README "Security model"), mounted at /authorize/oidc:
+ * Sign-in through the upstream OpenID Connect provider (docs/security.md), mounted at /authorize/oidc:
  *
  *   POST /authorize/oidc            the login page's button: checks the request, CSRF token and browser cookie,
  *                                   remembers a PKCE verifier, nonce and state for this request, and sends the

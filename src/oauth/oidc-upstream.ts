@@ -2,7 +2,7 @@ import * as oauth from "oauth4webapi";
 import { isLoopbackUrl } from "../http/loopback";
 
 /**
- * The upstream OpenID Connect provider (README "Security model"), talked to through oauth4webapi: discovery is cached per
+ * The upstream OpenID Connect provider (docs/security.md), talked to through oauth4webapi: discovery is cached per
  * isolate (an hour; failures are not cached), and plain http is allowed only for a loopback issuer (dev, tests).
  */
 export interface Upstream {

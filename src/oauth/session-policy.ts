@@ -1,4 +1,4 @@
-/** Session lifetimes (README "Security model"): absolute 12 h, idle 2 h; a rotated refresh token's grace window. */
+/** Session lifetimes (docs/security.md): absolute 12 h, idle 2 h; a rotated refresh token's grace window. */
 export interface SessionPolicy {
   absoluteSeconds: number;
   idleSeconds: number;

@@ -3,7 +3,7 @@ import type { Grant, JsonObjectSchema, ToolDefinition } from "./types";
 import { canonicalJson } from "../lib/canonical-json";
 import { sha256Hex } from "../lib/sha256";
 
-/** Default byte cap on a tool result (README "Security model"). */
+/** Default byte cap on a tool result (docs/security.md). */
 export const DEFAULT_MAX_BYTES = 256 * 1024;
 
 export interface CompiledPrincipal {

@@ -1,5 +1,5 @@
 /**
- * Privilege tiers (README "Security model", §4). Each tier has its own database role and credential, an OAuth scope, and a
+ * Privilege tiers (docs/security.md, §4). Each tier has its own database role and credential, an OAuth scope, and a
  * maximum access-token lifetime; a token lives as long as the most privileged tier in its scope allows.
  */
 export const TIERS = ["read", "sql", "write"] as const;
@@ -7,7 +7,7 @@ export type Tier = (typeof TIERS)[number];
 
 export const TIER_SCOPE: Record<Tier, string> = { read: "db:read", sql: "db:sql", write: "db:write" };
 
-/** Default lifetimes in seconds; never over 900 (README "Security model"). */
+/** Default lifetimes in seconds; never over 900 (docs/security.md). */
 export const DEFAULT_TIER_TTL: Record<Tier, number> = { read: 900, sql: 600, write: 300 };
 
 export const MAX_TOKEN_TTL = 900;

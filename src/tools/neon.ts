@@ -14,14 +14,14 @@ const rawText = { getTypeParser: () => (value: string) => value };
 
 /**
  * Points the driver at the local SQL-over-HTTP endpoint in development. `neonConfig.fetchEndpoint` is a
- * global-only setting (README "What runs where"), so it is (re)applied from the environment on the request path.
+ * global-only setting (docs/architecture.md), so it is (re)applied from the environment on the request path.
  */
 export function configureNeon(localEndpoint: string | undefined): void {
   if (localEndpoint) neonConfig.fetchEndpoint = localEndpoint;
 }
 
 /**
- * Runs one statement in a read-only transaction on the tool's own credential (README "Security model" step 5): the statement
+ * Runs one statement in a read-only transaction on the tool's own credential (docs/security.md step 5): the statement
  * timeout is applied with set_config(…, true) in the same transaction, and the fetch is aborted on a client-side
  * deadline a little past it, so neither a stuck database nor a stuck network holds the call.
  */

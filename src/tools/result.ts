@@ -31,7 +31,7 @@ export const RESULT_OUTPUT_SCHEMA = {
 } as const;
 
 /**
- * Shapes a read result (README "Security model" step 6). The query ran with `LIMIT maxRows + 1`, so a row beyond `maxRows`
+ * Shapes a read result (docs/security.md step 6). The query ran with `LIMIT maxRows + 1`, so a row beyond `maxRows`
  * proves there was more (the probe row); the byte cap then cuts further, always keeping one row.
  */
 export function shapeResult(raw: RawResult, limits: { maxRows: number; maxBytes: number }): ToolResultData & { bytes: number } {

@@ -59,7 +59,7 @@ const REFUSALS = {
 } as const;
 
 /**
- * Runs a granted read or guarded-SQL tool (README "Security model" steps 2–7): validate and bind arguments (and, for
+ * Runs a granted read or guarded-SQL tool (docs/security.md steps 2–7): validate and bind arguments (and, for
  * execute_sql, run the guard), record the audit intent durably (refusing the call if the audit store cannot
  * take it), execute on the tool's own credential, shape the result, and complete the audit row without holding
  * the response.
@@ -96,7 +96,7 @@ export async function callTool(deps: CallDeps, caller: Caller, tool: ToolDefinit
     event.sqlHash = await sha256Hex(tool.sql);
     prepared = { ok: true, statement: readStatement(tool, bound.values, auditId, deps.request.traceId) };
   } else if (tool.kind === "sql") {
-    // The submitted SQL is what the audit must show (README "Audit"); the guard decides before any database call.
+    // The submitted SQL is what the audit must show (docs/audit.md); the guard decides before any database call.
     const sql = String((args as { sql: unknown }).sql);
     event.sqlText = sql;
     event.sqlHash = await sha256Hex(sql);

@@ -6,7 +6,7 @@ export interface Statement {
 }
 
 /**
- * The statement actually sent for a read tool (README "Security model" step 5): a leading comment naming the audit id and tool
+ * The statement actually sent for a read tool (docs/security.md step 5): a leading comment naming the audit id and tool
  * (visible in pg_stat_activity and Postgres logs), the tool's SQL as a subquery, and a bound `LIMIT maxRows + 1`
  * whose extra row proves truncation. Values are bound as $n parameters, never interpolated.
  */

@@ -7,7 +7,7 @@ const e2e = inject("e2e");
 
 /**
  * Hostile requests sent by the flood test. CI sends 1,000; `GATEHOUSE_FLOOD_REQUESTS=20000` measures the full
- * figure of the security review by hand (README "Security model" has both).
+ * figure of the security review by hand (docs/security.md has both).
  */
 const REQUESTS = Number(process.env.GATEHOUSE_FLOOD_REQUESTS ?? 1000);
 const CONCURRENCY = 32;

@@ -4,7 +4,7 @@ import { jwtPayload, queryD1 } from "../support/d1";
 import { uniqueClientIp } from "../support/client-ip";
 
 /**
- * Upstream OpenID Connect sign-in (README "Security model") against a real `oidc-provider` on 127.0.0.1, started by the e2e
+ * Upstream OpenID Connect sign-in (docs/security.md) against a real `oidc-provider` on 127.0.0.1, started by the e2e
  * global setup (test/support/oidc-provider.ts), with the Worker configured through OIDC_*. The browser is played
  * with fetch and hand-kept cookies: /authorize → "Sign in with …" → the provider's login and consent forms →
  * /authorize/oidc/callback → Gatehouse consent → code → /token.

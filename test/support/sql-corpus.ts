@@ -1,4 +1,4 @@
-// Hostile and legitimate SQL for execute_sql (issue 4, README "Security model"), as data: the guard's unit tests run every case
+// Hostile and legitimate SQL for execute_sql (issue 4, docs/security.md), as data: the guard's unit tests run every case
 // through the parser and checks, and the end-to-end suite can send the same cases through /mcp to the demo
 // database (postgres/demo.sql) as the sql tier's role.
 //

@@ -64,7 +64,7 @@ describe("execute_sql guard in workerd", () => {
       refused: "SELECT * FROM secrets.api_tokens",
     };
     const iterations = 1000;
-    // Warm V8 up on every path first: thousands of calls, not hundreds (README "Benchmark").
+    // Warm V8 up on every path first: thousands of calls, not hundreds (docs/benchmark.md).
     for (let i = 0; i < 3000; i++) for (const sql of Object.values(samples)) await guardSql(sql, DEMO_SQL_POLICY);
     for (const [label, sql] of Object.entries(samples)) {
       // workerd advances its clock only across I/O, so performance.now() alone would read 0 here; Date.now()

@@ -5,7 +5,7 @@ import { renderAllowlistModule } from "../../../scripts/function-allowlist";
 
 describe("function denylist", () => {
   it.each([
-    // README "Security model"'s families, one or more members each.
+    // docs/security.md's families, one or more members each.
     "query_to_xml", "query_to_xml_and_xmlschema", "ts_stat", "ts_rewrite", "dblink", "dblink_exec", "set_config",
     "pg_advisory_lock", "pg_advisory_unlock_all", "pg_try_advisory_xact_lock_shared", "pg_terminate_backend",
     "pg_cancel_backend", "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_notify", "pg_logical_emit_message",
