@@ -22,6 +22,8 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Receives progress lines ("postgres ready in 0.6 s"). */
   progress?: (line: string) => void;
+  /** The local Neon endpoint's fault injection (local/neon-http/test-hooks.ts), for the resilience suite only. */
+  neonTestHooks?: boolean;
 }
 
 export interface Stack {
@@ -62,7 +64,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stops.push(() => postgres.stop());
     await timed("roles, demo schema and data applied", () => setupDatabase(postgres.superuserUrl, { database: DATABASE, passwords: secrets.rolePasswords, testAids: true }));
     const neon: NeonEndpoint = await timed(`neon http endpoint on 127.0.0.1:${opts.ports.neon}`, () =>
-      startNeonEndpoint({ port: opts.ports.neon, pgHost: "127.0.0.1", pgPort: postgres.port, ...(opts.log ? { log: opts.log } : {}) }),
+      startNeonEndpoint({ port: opts.ports.neon, pgHost: "127.0.0.1", pgPort: postgres.port, ...(opts.log ? { log: opts.log } : {}), ...(opts.neonTestHooks ? { testHooks: true } : {}) }),
     );
     stops.push(() => neon.close());
 

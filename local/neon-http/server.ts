@@ -15,6 +15,7 @@ import { parsePayload } from "./payload";
 import type { Lease } from "./pools";
 import { PoolRegistry } from "./pools";
 import { ResponseBudget } from "./results";
+import { TestHooks } from "./test-hooks";
 
 export interface NeonEndpoint {
   port: number;
@@ -30,12 +31,15 @@ export interface NeonEndpointOptions {
   pgPort: number;
   /** One line per request (method, path, status, duration) and per internal failure; quiet without it. */
   log?: (line: string) => void;
+  /** Fault injection for the resilience suite (test-hooks.ts): never set by `npm run dev`. */
+  testHooks?: boolean;
 }
 
 interface Context {
   pools: PoolRegistry;
   postgres: { host: string; port: number };
   log: (line: string) => void;
+  hooks: TestHooks | undefined;
 }
 
 const COMMON_HEADERS = { "Access-Control-Allow-Origin": "*" };
@@ -43,7 +47,7 @@ const COMMON_HEADERS = { "Access-Control-Allow-Origin": "*" };
 export async function startNeonEndpoint(opts: NeonEndpointOptions): Promise<NeonEndpoint> {
   const log = opts.log ?? (() => undefined);
   const postgres = { host: opts.pgHost, port: opts.pgPort };
-  const context: Context = { pools: new PoolRegistry(postgres, log), postgres, log };
+  const context: Context = { pools: new PoolRegistry(postgres, log), postgres, log, hooks: opts.testHooks ? new TestHooks() : undefined };
   const server = createServer((req, res) => void route(req, res, context));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -76,6 +80,9 @@ async function route(req: IncomingMessage, res: ServerResponse, context: Context
       status = await handleSql(req, res, context);
     } else if (path === "/sql" && req.method === "OPTIONS") {
       status = sendPreflight(res);
+    } else if (context.hooks && path?.startsWith("/__test/")) {
+      const answer = await context.hooks.route(req, () => readBody(req, 4096), path);
+      status = answer ? send(res, answer.status, answer.body) : send(res, 404, JSON.stringify(plainErrorBody("no such test hook")));
     } else {
       status = send(res, 400, JSON.stringify(plainErrorBody("query is not supported")));
     }
@@ -91,6 +98,8 @@ async function route(req: IncomingMessage, res: ServerResponse, context: Context
 async function handleSql(req: IncomingMessage, res: ServerResponse, context: Context): Promise<number> {
   const options = parseRequestHeaders(req.headers);
   const payload = parsePayload(await readBody(req, MAX_REQUEST_BYTES));
+  // A stalled request whose client gave up runs nothing (499, nginx's "client closed request", for the log only).
+  if (context.hooks && !(await context.hooks.delay(payload, res))) return 499;
   const lease = await context.pools.acquire(options.target);
   const stopWatching = cancelOnDisconnect(res, lease, context);
   try {
