@@ -15,7 +15,8 @@ const testSigningKey = JSON.stringify({ ...generateKeyPairSync("ed25519").privat
 // - unit:   pure cores under src/ (no I/O, injected clocks) on Node;
 // - worker: the Worker inside workerd with real D1 (miniflare), no Postgres;
 // - local:  the local Neon SQL-over-HTTP endpoint driven by @neondatabase/serverless against embedded Postgres;
-// - e2e:    wrangler dev + local Neon endpoint + embedded Postgres, driven by real MCP clients.
+// - e2e:    wrangler dev + local Neon endpoint + embedded Postgres, driven by real MCP clients;
+// - resilience: the same stack, its own instance, under faults, load and protocol abuse.
 export default defineConfig({
   test: {
     projects: [
@@ -68,6 +69,19 @@ export default defineConfig({
           environment: "node",
           globalSetup: ["test/e2e/global-setup.ts"],
           testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Faults, load and abuse on a stack of its own (docs/reliability.md): it kills Postgres and stalls the Neon
+        // endpoint, so it shares nothing with e2e. RESILIENCE_LOAD_CALLS shrinks the load case while developing.
+        test: {
+          name: "resilience",
+          include: ["test/resilience/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/resilience/global-setup.ts"],
+          testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
         },
