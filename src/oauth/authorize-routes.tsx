@@ -13,6 +13,7 @@ import { accessFor } from "./consent-data";
 import { ConsentPage, ErrorPage, LoginPage } from "./pages";
 import { hashSecret, newAuthCode } from "./secrets";
 import { DEFAULT_SESSION_POLICY } from "./session-policy";
+import { isKnownUserEmail, isListedIn, listedUsers } from "../policy/store-d1";
 import { getAuthRequest, getClient, insertAuthRequest, insertCode, setRequestPrincipal, takeAuthRequest, type AuthRequestRow, type ClientRow } from "./store-d1";
 import { oidcConfigured, oidcLabel } from "./oidc-config";
 import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
@@ -20,6 +21,7 @@ import { clientIpKey } from "../http/client-ip";
 import { upstreamAuthorizationEndpoint } from "./oidc-upstream";
 import { looksLikeDocumentUrl } from "./cimd";
 import { documentClient } from "./cimd-client";
+import { logFailure } from "../lib/background";
 
 export const authorizeRoutes = new Hono<AppEnv>();
 
@@ -91,7 +93,7 @@ authorizeRoutes.get("/", async (c) => {
   // Each sign-in stores a pending request: at most 120 a minute per IP (RL_120), pruned on expiry (prune.ts).
   const { success } = await c.env.RL_120.limit({ key: `authorize:${clientIpKey(c.req.header("cf-connecting-ip"))}` });
   if (!success) {
-    await recordOAuthRefusal(c, { event: "oauth.authorize", outcome: "rate_limited", rule: "authorize_per_ip", clientId: p.clientId }).catch(() => undefined);
+    await recordOAuthRefusal(c, { event: "oauth.authorize", outcome: "rate_limited", rule: "authorize_per_ip", clientId: p.clientId }).catch(logFailure("authorize refusal audit"));
     return showError(c, "Too many sign-ins from your network in the last minute. Wait a minute and start again from your app.", 429);
   }
   const now = nowSeconds();
@@ -100,7 +102,7 @@ authorizeRoutes.get("/", async (c) => {
   await insertAuthRequest(c.env.DB, { id, csrf, client_id: p.clientId, redirect_uri: p.redirectUri, state: p.state, code_challenge: p.codeChallenge, scope: p.scope, created_at: now, expires_at: now + DEFAULT_SESSION_POLICY.requestSeconds });
   bindRequestCookie(c, config, id);
   const devUsers = config.loopback
-    ? (await c.env.DB.prepare("SELECT email, MAX(display_name) AS name FROM principals WHERE kind = 'user' AND email IS NOT NULL GROUP BY email ORDER BY email").all<{ email: string; name: string | null }>()).results
+    ? await listedUsers(c.env.DB)
     : [];
   // The login post may end at the identity provider, or (nothing granted) back at the client with an error.
   htmlPageHeaders(c, [await upstreamAuthorizationEndpoint(c.env), p.redirectUri]);
@@ -141,8 +143,7 @@ authorizeRoutes.post("/login", async (c) => {
   if (row instanceof Response) return row;
   const email = form.get("email");
   if (typeof email !== "string" || email.length > 254) return showError(c, "Choose a user.");
-  const known = await c.env.DB.prepare("SELECT 1 FROM principals WHERE kind = 'user' AND email = ? LIMIT 1").bind(email.toLowerCase()).first();
-  if (!known) return showError(c, "That user is not in any policy.", 403);
+  if (!(await isKnownUserEmail(c.env.DB, email.toLowerCase()))) return showError(c, "That user is not in any policy.", 403);
   return showConsent(c, row, { email: email.toLowerCase(), groups: [] });
 });
 
@@ -157,7 +158,7 @@ authorizeRoutes.post("/consent", async (c) => {
   if (form.get("decision") !== "allow") {
     // The denial belongs to the workspace shown on the form, if the user is listed there; otherwise to none.
     const shown = form.get("workspace");
-    const listedIn = typeof shown === "string" && (await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(shown, row.principal_id).first()) !== null ? shown : undefined;
+    const listedIn = typeof shown === "string" && (await isListedIn(c.env.DB, shown, row.principal_id)) ? shown : undefined;
     await recordOAuthEvent(c, { event: "oauth.consent", outcome: "denied", rule: "user_denied", principal: row.principal_id, clientId: row.client_id, ...(listedIn ? { workspace: listedIn } : {}) });
     return redirectWithError(config, row.redirect_uri, "access_denied", "The user denied access.", row.state);
   }

@@ -7,6 +7,7 @@ import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
 import { checkDocumentUrl } from "./cimd";
 import { fetchClientDocument } from "./cimd-fetch";
 import { getClient, upsertDocumentClient, type ClientRow } from "./store-d1";
+import { logFailure } from "../lib/background";
 
 export type DocumentClient = { ok: true; client: ClientRow } | { ok: false; status: 400 | 429 | 502; message: string };
 
@@ -19,7 +20,7 @@ export type DocumentClient = { ok: true; client: ClientRow } | { ok: false; stat
  */
 export async function documentClient(c: Context<AppEnv>, config: GatewayConfig, clientId: string): Promise<DocumentClient> {
   const refuse = async (reason: string, status: 400 | 429 | 502, message: string, outcome: "denied" | "error" | "rate_limited" = "denied"): Promise<DocumentClient> => {
-    await recordOAuthRefusal(c, { event: "oauth.client_document", outcome, rule: `cimd_${reason}`, clientId: clientId.slice(0, 512) }).catch(() => undefined);
+    await recordOAuthRefusal(c, { event: "oauth.client_document", outcome, rule: `cimd_${reason}`, clientId: clientId.slice(0, 512) }).catch(logFailure("client document refusal audit"));
     return { ok: false, status, message };
   };
   const checked = checkDocumentUrl(clientId, { allowLoopback: config.loopback });

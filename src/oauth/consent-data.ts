@@ -1,5 +1,5 @@
 import { grantedTools, principalGroups } from "../policy/evaluate";
-import { policyAt } from "../policy/store-d1";
+import { policyAt, workspacesListing } from "../policy/store-d1";
 import type { Tier } from "../policy/tiers";
 
 /** Name of the policy group whose members may use the admin API. */
@@ -17,9 +17,8 @@ export interface WorkspaceAccess {
 
 /** What a signed-in user may be granted, per workspace the policy lists them in. */
 export async function accessFor(db: D1Database, principalId: string, email: string, idpGroups: string[], now: number): Promise<WorkspaceAccess[]> {
-  const rows = await db.prepare("SELECT p.workspace_id AS ws, COALESCE(MAX(v.version), 0) AS v FROM principals p LEFT JOIN policy_versions v ON v.workspace_id = p.workspace_id WHERE p.id = ? GROUP BY p.workspace_id ORDER BY p.workspace_id").bind(principalId).all<{ ws: string; v: number }>();
   const out: WorkspaceAccess[] = [];
-  for (const { ws, v } of rows.results) {
+  for (const { workspace: ws, version: v } of await workspacesListing(db, principalId)) {
     const snapshot = await policyAt(db, ws, v);
     const groups = principalGroups(snapshot, principalId, idpGroups);
     const tools = grantedTools(snapshot, { id: principalId, kind: "user", email, groups, workspace: ws }, now);

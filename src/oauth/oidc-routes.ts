@@ -6,6 +6,7 @@ import { configFor } from "../http/config";
 import { htmlPageHeaders } from "../http/page-headers";
 import { nowSeconds } from "../lib/clock";
 import { userPrincipalId } from "../policy/compile";
+import { policyGroupNames } from "../policy/store-d1";
 import { recordOAuthEvent, recordOAuthRefusal } from "./audit";
 import { ADMIN_GROUP } from "./consent-data";
 import { continuedRequest, showConsent } from "./authorize-routes";
@@ -13,7 +14,7 @@ import { identityFromClaims, upstreamScope } from "./oidc-identity";
 import { oidcConfigured } from "./oidc-config";
 import { upstream, UpstreamConfigError, type Upstream } from "./oidc-upstream";
 import { ErrorPage } from "./pages";
-import { getAuthRequest, type AuthRequestRow } from "./store-d1";
+import { getAuthRequest, insertOidcLogin, takeOidcLogin, type AuthRequestRow, type OidcLoginRow } from "./store-d1";
 
 /**
  * Sign-in through the upstream OpenID Connect provider (docs/security.md), mounted at /authorize/oidc:
@@ -35,38 +36,6 @@ const REQUEST_COOKIE = "gh_authz";
 /** How long the browser may spend at the provider. */
 const LOGIN_SECONDS = 600;
 const GENERIC = "Signing in with your identity provider did not work. Start again from your app.";
-
-export interface OidcLoginRow {
-  state: string;
-  request_id: string;
-  code_verifier: string;
-  nonce: string;
-  created_at: number;
-  expires_at: number;
-}
-
-/** One login in flight per authorization request: starting again replaces it; expired ones are pruned. */
-async function insertLogin(db: D1Database, row: OidcLoginRow): Promise<void> {
-  await db.batch([
-    db.prepare("DELETE FROM oidc_logins WHERE request_id = ? OR expires_at <= ?").bind(row.request_id, row.created_at),
-    db.prepare("INSERT INTO oidc_logins (state, request_id, code_verifier, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)").bind(row.state, row.request_id, row.code_verifier, row.nonce, row.created_at, row.expires_at),
-  ]);
-}
-
-/** Removes and returns the login for a state: whoever takes it first is the only one who can use it. */
-function takeLogin(db: D1Database, state: string): Promise<OidcLoginRow | null> {
-  return db.prepare("DELETE FROM oidc_logins WHERE state = ? RETURNING *").bind(state).first<OidcLoginRow>();
-}
-
-/** Group names the policies use (grants, memberships, approver groups, admins): these survive the groups cap first. */
-async function knownGroups(db: D1Database): Promise<Set<string>> {
-  const rows = await db
-    .prepare(
-      "SELECT subject AS g FROM grants WHERE subject_kind = 'group' UNION SELECT group_name FROM group_members UNION SELECT json_extract(definition, '$.approverGroup') FROM tools WHERE json_extract(definition, '$.approverGroup') IS NOT NULL",
-    )
-    .all<{ g: string }>();
-  return new Set([ADMIN_GROUP, ...rows.results.map((r) => r.g)]);
-}
 
 function errorPage(c: Context<AppEnv>, status: 400 | 403 | 502 = 400, message = GENERIC): Response | Promise<Response> {
   htmlPageHeaders(c);
@@ -133,7 +102,7 @@ oidcRoutes.post("/", async (c) => {
     created_at: now,
     expires_at: Math.min(row.expires_at, now + LOGIN_SECONDS),
   };
-  await insertLogin(c.env.DB, login);
+  await insertOidcLogin(c.env.DB, login);
 
   const url = new URL(up.as.authorization_endpoint!);
   url.searchParams.set("client_id", up.client.client_id);
@@ -154,7 +123,7 @@ oidcRoutes.get("/callback", async (c) => {
   const states = current.searchParams.getAll("state");
   const state = states[0];
   if (states.length !== 1 || !state || state.length > 200) return refuse(c, "oidc_state_missing");
-  const login = await takeLogin(c.env.DB, state);
+  const login = await takeOidcLogin(c.env.DB, state);
   const now = nowSeconds();
   const cookie = getCookie(c, REQUEST_COOKIE);
   if (!login) {
@@ -198,7 +167,7 @@ oidcRoutes.get("/callback", async (c) => {
     return refuse(c, "oidc_token_invalid", { row, detail: describe(e) });
   }
 
-  const identity = identityFromClaims(idClaims, userinfo, { groupsClaim: c.env.OIDC_GROUPS_CLAIM, knownGroups: await knownGroups(c.env.DB) });
+  const identity = identityFromClaims(idClaims, userinfo, { groupsClaim: c.env.OIDC_GROUPS_CLAIM, knownGroups: new Set([ADMIN_GROUP, ...(await policyGroupNames(c.env.DB))]) });
   if (!identity.ok) return refuse(c, `oidc_${identity.reason}`, { row, detail: `upstream subject ${idClaims.sub.slice(0, 100)}` });
   const principal = userPrincipalId(identity.email);
   await recordOAuthEvent(c, {

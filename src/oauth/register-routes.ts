@@ -8,6 +8,7 @@ import { DCR_LIMITS, validateRegistration } from "./dcr";
 import { OAuthError } from "./oauth-error";
 import { newClientId } from "./secrets";
 import { insertPublicClient, pruneStaleClients } from "./store-d1";
+import { logFailure } from "../lib/background";
 
 export const registerRoutes = new Hono<AppEnv>();
 
@@ -37,7 +38,7 @@ registerRoutes.post("/", async (c) => {
     return c.json({ client_id: clientId, client_id_issued_at: now, ...meta }, 201);
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
-    await recordOAuthRefusal(c, { event: "client.registered", outcome: e.errorCode === "slow_down" ? "rate_limited" : "denied", rule: e.reason }).catch(() => undefined);
+    await recordOAuthRefusal(c, { event: "client.registered", outcome: e.errorCode === "slow_down" ? "rate_limited" : "denied", rule: e.reason }).catch(logFailure("registration refusal audit"));
     return c.json(e.toJSON(), e.status);
   }
 });

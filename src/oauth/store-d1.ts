@@ -233,3 +233,43 @@ export function revocationStatements(db: D1Database, r: Revocation): D1PreparedS
 export async function revokeValue(db: D1Database, r: Revocation): Promise<void> {
   await db.batch(revocationStatements(db, r));
 }
+
+/** Records that a client obtained tokens (a registration someone used is never pruned as unused). */
+export async function touchClient(db: D1Database, clientId: string, now: number): Promise<void> {
+  await db.prepare("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?").bind(now, clientId).run();
+}
+
+/**
+ * True when the task client, or its task principal since the client was created, is revoked in the client's own
+ * workspace: another workspace may list a task of the same id, and its revocations do not count here.
+ */
+export async function isTaskClientRevoked(db: D1Database, t: { workspace: string; clientId: string; principal: string; createdAt: number }): Promise<boolean> {
+  const row = await db
+    .prepare("SELECT 1 FROM revocations WHERE workspace_id = ? AND ((kind = 'client' AND value = ?) OR (kind = 'principal' AND value = ? AND revoked_at >= ?)) LIMIT 1")
+    .bind(t.workspace, t.clientId, t.principal, t.createdAt)
+    .first();
+  return row !== null;
+}
+
+/** An upstream (OpenID Connect) login in flight: the PKCE verifier and nonce for one `state`. */
+export interface OidcLoginRow {
+  state: string;
+  request_id: string;
+  code_verifier: string;
+  nonce: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** One upstream login in flight per authorization request: starting again replaces it; expired ones go too. */
+export async function insertOidcLogin(db: D1Database, row: OidcLoginRow): Promise<void> {
+  await db.batch([
+    db.prepare("DELETE FROM oidc_logins WHERE request_id = ? OR expires_at <= ?").bind(row.request_id, row.created_at),
+    db.prepare("INSERT INTO oidc_logins (state, request_id, code_verifier, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)").bind(row.state, row.request_id, row.code_verifier, row.nonce, row.created_at, row.expires_at),
+  ]);
+}
+
+/** Removes and returns the upstream login for a state: whoever takes it first is the only one who can use it. */
+export function takeOidcLogin(db: D1Database, state: string): Promise<OidcLoginRow | null> {
+  return db.prepare("DELETE FROM oidc_logins WHERE state = ? RETURNING *").bind(state).first<OidcLoginRow>();
+}

@@ -16,7 +16,8 @@ import { OAuthError } from "./oauth-error";
 import { verifyS256 } from "./pkce";
 import { hashSecret, newRefreshToken } from "./secrets";
 import { DEFAULT_SESSION_POLICY, refreshDecision, sessionState } from "./session-policy";
-import { consumeCode, createSession, getRefresh, getSession, revokeSession, rotateRefresh, type ClientRow, type SessionRow } from "./store-d1";
+import { consumeCode, createSession, getRefresh, getSession, isTaskClientRevoked, revokeSession, rotateRefresh, touchClient, type ClientRow, type SessionRow } from "./store-d1";
+import { logFailure } from "../lib/background";
 
 export const tokenRoutes = new Hono<AppEnv>();
 
@@ -96,7 +97,7 @@ async function authorizationCode(c: Context<AppEnv>, form: URLSearchParams, clie
   const refresh = newRefreshToken();
   const pair = await pairFor(c, config, session, row.scope, refresh, now);
   await createSession(c.env.DB, session, await hashSecret(refresh));
-  await c.env.DB.prepare("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?").bind(now, client.client_id).run();
+  await touchClient(c.env.DB, client.client_id, now);
   await recordOAuthEvent(c, { event: "token.issued", outcome: "ok", rule: "authorization_code", principal: session.principal_id, principalKind: "user", clientId: client.client_id, sessionId: session.id, tokenJti: pair.jti, workspace: session.workspace_id, detail: pair.scope });
   return respond(pair);
 }
@@ -187,8 +188,7 @@ async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, clie
   if (client.expires_at !== null && client.expires_at <= now) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_expired");
   checkResource(form, config);
   // Only the task's own workspace's revocations count: another workspace may list a task of the same id.
-  const revoked = await c.env.DB.prepare("SELECT 1 FROM revocations WHERE workspace_id = ? AND ((kind = 'client' AND value = ?) OR (kind = 'principal' AND value = ? AND revoked_at >= ?)) LIMIT 1").bind(client.workspace_id, client.client_id, client.principal_id, client.created_at).first();
-  if (revoked) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
+  if (await isTaskClientRevoked(c.env.DB, { workspace: client.workspace_id, clientId: client.client_id, principal: client.principal_id, createdAt: client.created_at })) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
   const snapshot = await currentPolicy(c.env.DB, client.workspace_id);
   const tools = client.tools ? (JSON.parse(client.tools) as string[]) : [];
   const principal = { id: client.principal_id, kind: "task" as const, groups: principalGroups(snapshot, client.principal_id, []), workspace: client.workspace_id };
@@ -206,7 +206,7 @@ async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, clie
     now,
     client.token_ttl ?? undefined,
   );
-  await c.env.DB.prepare("UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?").bind(now, client.client_id).run();
+  await touchClient(c.env.DB, client.client_id, now);
   await recordOAuthEvent(c, { event: "token.issued", outcome: "ok", rule: "client_credentials", principal: client.principal_id, principalKind: "task", clientId: client.client_id, tokenJti: claims.jti, workspace: client.workspace_id, detail: scope });
   return tokenJson({ access_token: token, token_type: "Bearer", expires_in: claims.exp - claims.iat, scope });
 }
@@ -234,7 +234,7 @@ tokenRoutes.post("/", async (c) => {
     throw new OAuthError("unsupported_grant_type", "grant_type must be authorization_code, refresh_token or client_credentials.");
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
-    await recordOAuthRefusal(c, { event: "token.refused", outcome: "denied", rule: e.reason, ...(clientId ? { clientId } : {}) }).catch(() => undefined);
+    await recordOAuthRefusal(c, { event: "token.refused", outcome: "denied", rule: e.reason, ...(clientId ? { clientId } : {}) }).catch(logFailure("token refusal audit"));
     const extra: Record<string, string> = e.errorCode === "invalid_client" && c.req.header("authorization")?.startsWith("Basic ") ? { "WWW-Authenticate": 'Basic realm="gatehouse"' } : {};
     return tokenJson(e.toJSON(), e.status, extra);
   }

@@ -75,13 +75,24 @@ export interface CallerState {
   clientName: string | undefined;
 }
 
+export interface CallerQuery {
+  workspace: string;
+  sessionId: string;
+  principal: string;
+  clientId: string;
+  jti: string;
+  iat: number;
+}
+
 /**
  * The per-call read: the workspace's current policy version and whether the token's session or id is revoked,
  * or its principal or client was revoked at or after the token was issued. Revocations count only in the
- * token's own workspace (a session id belongs to one workspace already). One round trip.
+ * token's own workspace (a session id belongs to one workspace already). Four statements, returned unrun so a
+ * caller can put them in one `db.batch` with the call's audit intent (tools/ports-d1.ts); callerStateFrom reads
+ * their results.
  */
-export async function readCallerState(db: D1Database, q: { workspace: string; sessionId: string; principal: string; clientId: string; jti: string; iat: number }): Promise<CallerState> {
-  const [head, revoked, member, client] = await db.batch<{ v: number } | { kind: string } | { one: number } | { client_name: string | null }>([
+export function callerStateStatements(db: D1Database, q: CallerQuery): D1PreparedStatement[] {
+  return [
     db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(q.workspace),
     db
       .prepare(
@@ -90,22 +101,50 @@ export async function readCallerState(db: D1Database, q: { workspace: string; se
       .bind(q.sessionId, q.jti, q.principal, q.clientId, q.iat, q.workspace),
     db.prepare("SELECT 1 AS one FROM principals WHERE workspace_id = ? AND id = ?").bind(q.workspace, q.principal),
     db.prepare("SELECT client_name FROM oauth_clients WHERE client_id = ?").bind(q.clientId),
-  ]);
+  ];
+}
+
+export function callerStateFrom(results: ReadonlyArray<D1Result<unknown>>): CallerState {
+  const [head, revoked, member, client] = results;
   const v = (head?.results?.[0] as { v: number } | undefined)?.v ?? 0;
   const r = (revoked?.results?.[0] as { kind: string } | undefined)?.kind;
   const name = (client?.results?.[0] as { client_name: string | null } | undefined)?.client_name ?? undefined;
   return { version: v, revoked: r, member: (member?.results?.length ?? 0) > 0, clientName: name ?? undefined };
 }
 
+/** The caller state alone: one round trip. */
+export async function readCallerState(db: D1Database, q: CallerQuery): Promise<CallerState> {
+  return callerStateFrom(await db.batch(callerStateStatements(db, q)));
+}
+
+/** Workspaces whose snapshot an isolate keeps (the latest version of each); the least recently loaded goes first. */
+const MAX_CACHED_WORKSPACES = 64;
 const snapshots = new Map<string, PolicySnapshot>();
 
-/** The workspace policy at `version`, loaded once per isolate per version. */
+/**
+ * The workspace policy at `version`, loaded once per isolate per version. A newer version replaces the older
+ * one, so everything compiled from a snapshot (tools/catalog.ts) is dropped with it.
+ */
 export async function policyAt(db: D1Database, workspace: string, version: number): Promise<PolicySnapshot> {
   const cached = snapshots.get(workspace);
   if (cached && cached.version === version) return cached;
   const snapshot = await loadPolicySnapshot(db, workspace, version);
+  const current = snapshots.get(workspace);
+  // Two loads may race; the newer version wins.
+  if (current && current.version > version) return snapshot;
+  snapshots.delete(workspace);
   snapshots.set(workspace, snapshot);
+  if (snapshots.size > MAX_CACHED_WORKSPACES) snapshots.delete(snapshots.keys().next().value as string);
   return snapshot;
+}
+
+/**
+ * The snapshot this isolate last loaded for a workspace, without any read. A call may be decided on it
+ * optimistically only when the decision is confirmed against the current version in the same strongly
+ * consistent round trip that records its audit intent (tools/ports-d1.ts).
+ */
+export function lastKnownPolicy(workspace: string): PolicySnapshot | undefined {
+  return snapshots.get(workspace);
 }
 
 /** The workspace's policy as currently applied (head version), outside the /mcp request path. */
@@ -113,3 +152,39 @@ export async function currentPolicy(db: D1Database, workspace: string): Promise<
   const head = await db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(workspace).first<{ v: number }>();
   return policyAt(db, workspace, head?.v ?? 0);
 }
+
+/** Group names the policies use (grants, memberships, approver groups): these survive the IdP groups cap first. */
+export async function policyGroupNames(db: D1Database): Promise<string[]> {
+  const rows = await db
+    .prepare(
+      "SELECT subject AS g FROM grants WHERE subject_kind = 'group' UNION SELECT group_name FROM group_members UNION SELECT json_extract(definition, '$.approverGroup') FROM tools WHERE json_extract(definition, '$.approverGroup') IS NOT NULL",
+    )
+    .all<{ g: string }>();
+  return rows.results.map((r) => r.g);
+}
+
+/** The workspaces whose policy lists a principal, each with its current policy version (0: none applied). */
+export async function workspacesListing(db: D1Database, principalId: string): Promise<Array<{ workspace: string; version: number }>> {
+  const rows = await db
+    .prepare("SELECT p.workspace_id AS ws, COALESCE(MAX(v.version), 0) AS v FROM principals p LEFT JOIN policy_versions v ON v.workspace_id = p.workspace_id WHERE p.id = ? GROUP BY p.workspace_id ORDER BY p.workspace_id")
+    .bind(principalId)
+    .all<{ ws: string; v: number }>();
+  return rows.results.map((r) => ({ workspace: r.ws, version: r.v }));
+}
+
+/** True when the workspace's policy lists the principal. */
+export async function isListedIn(db: D1Database, workspace: string, principalId: string): Promise<boolean> {
+  return (await db.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(workspace, principalId).first()) !== null;
+}
+
+/** True when some workspace's policy lists a user with this (lower-case) email. */
+export async function isKnownUserEmail(db: D1Database, email: string): Promise<boolean> {
+  return (await db.prepare("SELECT 1 FROM principals WHERE kind = 'user' AND email = ? LIMIT 1").bind(email).first()) !== null;
+}
+
+/** Every user any policy lists, by email, for the loopback-only dev login page. */
+export async function listedUsers(db: D1Database): Promise<Array<{ email: string; name: string | null }>> {
+  const rows = await db.prepare("SELECT email, MAX(display_name) AS name FROM principals WHERE kind = 'user' AND email IS NOT NULL GROUP BY email ORDER BY email").all<{ email: string; name: string | null }>();
+  return rows.results;
+}
+
