@@ -18,6 +18,32 @@ export function rowHash(prevHash: string, row: AuditRow): Promise<string> {
   return sha256Hex(`${prevHash}\n${chainedContent(row)}`);
 }
 
+/**
+ * audit_events columns added by a migration after rows had been sealed, oldest first (migrations/0003: trace_id).
+ * A row sealed before column k existed was hashed without it and every later one, and reads NULL in them once
+ * migrated. A migration adding a column to audit_events appends it here (test/unit/schema-migrations.test.ts
+ * checks this list against schema.sql and the first release's schema).
+ */
+export const ADDED_COLUMNS: readonly string[] = ["trace_id"];
+
+/**
+ * True when `row.hash` is the hash of the row as it was sealed: with every column it has now, or, for a row sealed
+ * before ADDED_COLUMNS[k] existed, without that column and the later ones, which must all be NULL. A value in such
+ * a column is never left out, so writing one into an older row reads as an edit (docs/deployment.md "Upgrading").
+ */
+export async function sealedHashMatches(row: AuditRow): Promise<boolean> {
+  if (row.prev_hash === null || row.hash === null) return false;
+  if ((await rowHash(row.prev_hash, row)) === row.hash) return true;
+  for (let k = ADDED_COLUMNS.length - 1; k >= 0; k--) {
+    const later = ADDED_COLUMNS.slice(k);
+    if (!later.every((column) => row[column] === null)) break;
+    const older: AuditRow = { ...row };
+    for (const column of later) delete older[column];
+    if ((await rowHash(row.prev_hash, older)) === row.hash) return true;
+  }
+  return false;
+}
+
 export type ChainVerdict =
   | { ok: true; rows: number; head: { seq: number; hash: string } | null }
   | { ok: false; rows: number; seq: number; reason: "edited" | "broken_link" | "unsealed_gap" | "head_mismatch" | "out_of_order" };
@@ -39,7 +65,7 @@ export async function verifyChain(rows: readonly AuditRow[], anchor?: { seq: num
     if (sealedDone) return { ok: false, rows: checked, seq: row.seq, reason: "unsealed_gap" };
     if (prev && row.seq <= prev.seq) return { ok: false, rows: checked, seq: row.seq, reason: "out_of_order" };
     if (prev && row.prev_hash !== prev.hash) return { ok: false, rows: checked, seq: row.seq, reason: "broken_link" };
-    if ((await rowHash(row.prev_hash, row)) !== row.hash) return { ok: false, rows: checked, seq: row.seq, reason: "edited" };
+    if (!(await sealedHashMatches(row))) return { ok: false, rows: checked, seq: row.seq, reason: "edited" };
     prev = row;
     checked++;
   }

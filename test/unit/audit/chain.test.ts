@@ -52,6 +52,22 @@ describe("audit hash chain", () => {
     expect(await verifyChain([...rows.slice(2), unsealed])).toMatchObject({ ok: true, rows: 3 });
   });
 
+  // A migration that adds an audit_events column (0003: trace_id) leaves the rows sealed before it reading NULL
+  // there; their hashes were computed without the column.
+  it("verifies rows sealed before a column was added, which now read NULL in it, next to rows sealed after", async () => {
+    const before = await chain(3);
+    const upgraded = before.map((row) => ({ ...row, trace_id: null }));
+    const after: AuditRow = { seq: 4, id: "id4", time: "t", event: "tool.call", outcome: "ok", trace_id: null, prev_hash: upgraded[2]!.hash, hash: null };
+    const sealed = { ...after, hash: await rowHash(after.prev_hash!, after) };
+    expect(await verifyChain([...upgraded, sealed], { seq: 4, hash: sealed.hash })).toMatchObject({ ok: true, rows: 4 });
+  });
+
+  it("detects a value written into a column added after the row was sealed", async () => {
+    const rows = (await chain(3)).map((row) => ({ ...row, trace_id: null }));
+    rows[1] = { ...rows[1]!, trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" };
+    expect(await verifyChain(rows)).toMatchObject({ ok: false, seq: 2, reason: "edited" });
+  });
+
   it("refuses a sealed row after an unsealed one", async () => {
     const rows = await chain(3);
     const unsealed: AuditRow = { seq: 2, id: "x", time: "x", event: "e", outcome: "started", prev_hash: null, hash: null };

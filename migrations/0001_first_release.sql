@@ -1,0 +1,243 @@
+-- Migration 0001: the D1 schema of Gatehouse's first release (schema.sql as of commit e793a5d), unchanged but for
+-- comments. Every statement is IF NOT EXISTS, so on a database created from that release's schema.sql this
+-- migration changes nothing (docs/deployment.md "Upgrading"). Later migrations bring it to today's schema.sql.
+
+-- One row per applied policy version; the head (highest version) is what the request path enforces.
+CREATE TABLE IF NOT EXISTS policy_versions (
+  workspace_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  applied_at TEXT NOT NULL,
+  applied_by TEXT NOT NULL,
+  document TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, version)
+);
+
+CREATE TABLE IF NOT EXISTS principals (
+  workspace_id TEXT NOT NULL,
+  id TEXT NOT NULL,            -- "user:<email>" or "task:<id>", as in the token's sub
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'task')),
+  email TEXT,
+  display_name TEXT,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX IF NOT EXISTS principals_by_email ON principals (email);
+
+CREATE TABLE IF NOT EXISTS group_members (
+  workspace_id TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, group_name, principal_id)
+);
+
+-- Compiled tool definitions (src/policy/types.ts ToolDefinition as JSON), references resolved at apply time.
+CREATE TABLE IF NOT EXISTS tools (
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('read', 'sql', 'write')),
+  definition TEXT NOT NULL,
+  ordinal INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, name)
+);
+
+CREATE TABLE IF NOT EXISTS grants (
+  workspace_id TEXT NOT NULL,
+  tool_name TEXT NOT NULL,
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('principal', 'group')),
+  subject TEXT NOT NULL,
+  expires_at INTEGER,          -- seconds since the epoch; NULL = no expiry
+  PRIMARY KEY (workspace_id, tool_name, subject_kind, subject)
+);
+
+-- Revoked sessions, principals, clients and token ids. Checked on every /mcp call. A session or token id is
+-- revoked for good; a principal or client revocation refuses every token issued at or before `revoked_at`
+-- (epoch seconds), so signing in again afterwards works unless the policy no longer grants anything.
+CREATE TABLE IF NOT EXISTS revocations (
+  kind TEXT NOT NULL CHECK (kind IN ('session', 'principal', 'client', 'token')),
+  value TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL,
+  revoked_by TEXT,
+  reason TEXT,
+  PRIMARY KEY (kind, value)
+);
+
+-- One row per decision (README "Audit"). Never token values, secrets, connection strings or result rows.
+-- A tool call writes its row (outcome 'started') before the database is touched and completes it afterwards.
+CREATE TABLE IF NOT EXISTS audit_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  time TEXT NOT NULL,
+  event TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('started', 'ok', 'error', 'denied', 'blocked', 'pending_approval', 'rate_limited', 'invalid_arguments')),
+  rule TEXT,
+  request_id TEXT,
+  principal TEXT,
+  principal_kind TEXT,
+  client_id TEXT,
+  client_name TEXT,
+  user_agent TEXT,
+  ip TEXT,
+  colo TEXT,
+  session_id TEXT,
+  token_jti TEXT,
+  workspace TEXT,
+  tool TEXT,
+  tool_version TEXT,
+  db_role TEXT,
+  sql_text TEXT,
+  sql_hash TEXT,
+  param_count INTEGER,
+  params TEXT,                 -- JSON; values of parameters the tool does not mark safe are redacted
+  rows INTEGER,
+  bytes INTEGER,
+  truncated INTEGER,
+  duration_ms REAL,
+  db_ms REAL,
+  sqlstate TEXT,
+  approval_id TEXT,
+  detail TEXT,
+  prev_hash TEXT,
+  hash TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time);
+CREATE INDEX IF NOT EXISTS audit_by_principal ON audit_events (principal, time);
+CREATE INDEX IF NOT EXISTS audit_by_tool ON audit_events (tool, time);
+
+-- OAuth clients: dynamically registered public clients (RFC 7591) and admin-created task clients
+-- (client_credentials). Task secrets are stored as SHA-256 hashes of high-entropy values.
+CREATE TABLE IF NOT EXISTS oauth_clients (
+  client_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('public', 'task')),
+  client_name TEXT,
+  redirect_uris TEXT NOT NULL DEFAULT '[]',   -- JSON array
+  metadata TEXT NOT NULL DEFAULT '{}',        -- registered metadata as returned to the client
+  secret_hash TEXT,                           -- task clients only
+  workspace_id TEXT,                          -- task clients: their one workspace
+  principal_id TEXT,                          -- task clients: "task:<id>"
+  tools TEXT,                                 -- task clients: JSON array of tool names
+  token_ttl INTEGER,                          -- task clients: access-token lifetime (s)
+  expires_at INTEGER,                         -- task clients: client expiry (epoch s)
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  last_used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS oauth_clients_stale ON oauth_clients (kind, last_used_at);
+
+-- Pending authorization requests between /authorize and the consent decision (short-lived).
+CREATE TABLE IF NOT EXISTS auth_requests (
+  id TEXT PRIMARY KEY,
+  csrf TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  state TEXT,
+  code_challenge TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  principal_id TEXT,
+  email TEXT,
+  groups TEXT,                                -- JSON array from the IdP
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+
+-- Authorization codes: single use, stored hashed; a replay revokes the session the first use created.
+CREATE TABLE IF NOT EXISTS auth_codes (
+  code_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  principal_kind TEXT NOT NULL,
+  email TEXT,
+  groups TEXT,
+  workspace_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+
+-- Sessions: one per authorization grant; refresh tokens rotate within it.
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  principal_kind TEXT NOT NULL,
+  email TEXT,
+  groups TEXT,
+  workspace_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,                -- absolute lifetime
+  revoked_at INTEGER,
+  revoked_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_by_principal ON sessions (principal_id);
+
+-- Refresh tokens, stored as SHA-256 hashes. A rotated token keeps, for a short grace window, the pair it was
+-- exchanged for, encrypted under a key derived from the rotated token itself (only its holder can read it).
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotated_at INTEGER,
+  grace_pair TEXT
+);
+CREATE INDEX IF NOT EXISTS refresh_by_session ON refresh_tokens (session_id);
+
+-- Upstream OpenID Connect sign-ins in flight (src/oauth/oidc-routes.ts): the PKCE verifier and nonce Gatehouse
+-- sent to the identity provider, keyed by the `state` it sent, bound to one authorization request (and through
+-- it to the browser's gh_authz cookie). Single use: the callback deletes the row it uses. At most 10 minutes.
+-- Never an upstream authorization code or token.
+CREATE TABLE IF NOT EXISTS oidc_logins (
+  state TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL,                   -- auth_requests.id
+  code_verifier TEXT NOT NULL,                -- PKCE verifier for the upstream code exchange
+  nonce TEXT NOT NULL,                        -- expected ID token nonce
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oidc_logins_by_request ON oidc_logins (request_id);
+CREATE INDEX IF NOT EXISTS oidc_logins_by_expiry ON oidc_logins (expires_at);
+
+-- The audit chain's head as last sealed (src/audit/seal-d1.ts): `audit verify` compares it with the last sealed
+-- row, so deleting rows from the end is detected too.
+CREATE TABLE IF NOT EXISTS audit_anchor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  sealed_at TEXT NOT NULL
+);
+
+-- Approvals for write tools (README "Write tools and approvals"): the exact tool version, canonical arguments and their SHA-256, the SQL
+-- that would run, requester, expiry, decision and execution. A request executes at most once.
+CREATE TABLE IF NOT EXISTS approvals (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  tool_version TEXT NOT NULL,
+  args TEXT NOT NULL,            -- canonical JSON of the bound values by name (identity-bound ones included)
+  args_hash TEXT NOT NULL,
+  sql_text TEXT NOT NULL,
+  approver_group TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  session_id TEXT,
+  client_id TEXT,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'executing', 'executed', 'failed')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  decided_by TEXT,
+  decided_at INTEGER,
+  reason TEXT,
+  executed_at INTEGER,
+  execution_audit_id TEXT,
+  -- A denial or expiry is reported to the requester once; the next identical call then files a new request.
+  refusal_reported INTEGER NOT NULL DEFAULT 0,
+  -- For a task's call: the admin who created the task client, who may not approve it either.
+  on_behalf_of TEXT
+);
+-- At most one open request per requester, tool and arguments, even when identical first calls race.
+CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_open ON approvals (workspace_id, tool, requester, args_hash) WHERE status IN ('pending', 'approved');
+CREATE INDEX IF NOT EXISTS approvals_lookup ON approvals (workspace_id, tool, requester, args_hash, created_at);
+CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);
