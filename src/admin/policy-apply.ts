@@ -35,14 +35,14 @@ export interface AppliedPolicy {
  * of its workspace. The version, `alsoCommit` (e.g. the bootstrap's spent marker) and the `policy.applied` audit
  * row are one D1 transaction: none is committed without the others.
  */
-export async function applyPolicy(c: Context<AppEnv>, policy: PolicyDocument, by: string, opts: { rule?: string; alsoCommit?: D1PreparedStatement[] } = {}): Promise<AppliedPolicy> {
+export async function applyPolicy(c: Context<AppEnv>, policy: PolicyDocument, by: string, opts: { rule?: string; approvalId?: string; alsoCommit?: D1PreparedStatement[] } = {}): Promise<AppliedPolicy> {
   const compiled = await compilePolicy(policy);
   const before = await c.env.DB.prepare("SELECT document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(compiled.workspace).first<{ document: string }>();
   const previous = before ? validatePolicy(JSON.parse(before.document)) : undefined;
   const changes = diffPolicies(previous?.ok ? await compilePolicy(previous.policy) : undefined, compiled);
   const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(policy), by, new Date(nowSeconds() * 1000), (v) => [
     ...(opts.alsoCommit ?? []),
-    oauthAuditStatement(c, { event: "policy.applied", outcome: "ok", ...(opts.rule ? { rule: opts.rule } : {}), principal: by, workspace: compiled.workspace, detail: `version ${v} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)` }),
+    oauthAuditStatement(c, { event: "policy.applied", outcome: "ok", ...(opts.rule ? { rule: opts.rule } : {}), ...(opts.approvalId ? { approvalId: opts.approvalId } : {}), principal: by, workspace: compiled.workspace, detail: `version ${v} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)` }),
   ]);
   return { workspace: compiled.workspace, version, hash: compiled.hash, changes: formatChanges(changes).split("\n") };
 }

@@ -2,18 +2,15 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { authenticate } from "../mcp/authenticate";
 import { nowSeconds } from "../lib/clock";
-import { ADMIN_SCOPE, DEFAULT_TIER_TTL, MAX_TOKEN_TTL } from "../policy/tiers";
-import { taskPrincipalId } from "../policy/compile";
+import { ADMIN_SCOPE } from "../policy/tiers";
 import { ADMIN_GROUP } from "../oauth/consent-data";
-import { oauthAuditStatement } from "../oauth/audit";
-import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
-import { insertTaskClientStatement } from "../oauth/store-d1";
 import { validatePolicy } from "../policy/validate";
-import { currentPolicy } from "../policy/store-d1";
-import { grantedTools, principalGroups } from "../policy/evaluate";
 import { auditRoutes } from "./audit-routes";
 import { REVOCABLE, revokeInWorkspace, type RevocableKind } from "./revoke";
-import { applyPolicy, checkPolicyDocument } from "./policy-apply";
+import { checkPolicyDocument } from "./policy-apply";
+import { applyOrProposePolicy, createOrProposeTask, proposalJson } from "./proposals";
+import { proposalRoutes } from "./proposals-routes";
+import { TASK_SPEC_HELP, parseTaskSpec, rotateTaskSecret } from "./tasks";
 import { checkWriteStatements } from "../policy/write-check";
 import { checkCredentialBindings, credentialsFrom } from "../policy/credentials";
 import { parseSql } from "../guard/parser";
@@ -51,35 +48,30 @@ adminRoutes.post("/revocations", async (c) => {
 });
 
 // POST /admin/api/tasks {"task": "<id>", "tools": [...], "ttl_seconds"?: 600, "expires_at"?: "<ISO date>", "name"?: "…"}
-// The secret is returned once and stored only as a hash.
+// The secret is returned once and stored only as a hash. A client with a write tool is held for a second admin
+// (202 with the proposal; the client exists, and its secret works, only once another admin approves it).
 adminRoutes.post("/tasks", async (c) => {
-  const raw: unknown = await c.req.json().catch(() => null);
-  const body = (typeof raw === "object" && raw !== null ? raw : null) as { task?: unknown; tools?: unknown; ttl_seconds?: unknown; expires_at?: unknown; name?: unknown } | null;
   const caller = c.get("caller");
-  const task = typeof body?.task === "string" ? body.task : "";
-  const tools = Array.isArray(body?.tools) && body.tools.every((t) => typeof t === "string") ? (body.tools as string[]) : undefined;
-  const ttl = body?.ttl_seconds === undefined ? DEFAULT_TIER_TTL.read : Number(body.ttl_seconds);
-  const expiresAt = body?.expires_at === undefined ? nowSeconds() + 365 * 24 * 3600 : Math.floor(Date.parse(String(body.expires_at)) / 1000);
-  if (!/^[a-z][a-z0-9_-]{0,62}$/.test(task) || !tools || tools.length === 0 || !Number.isInteger(ttl) || ttl < 60 || ttl > MAX_TOKEN_TTL || !Number.isFinite(expiresAt) || expiresAt <= nowSeconds()) {
-    return c.json({ error: "invalid_request", error_description: "task (id), tools (non-empty list), ttl_seconds (60–900) and a future expires_at are required." }, 400);
-  }
-  const principal = taskPrincipalId(task);
-  const known = await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(caller.principal.workspace, principal).first();
-  if (!known) return c.json({ error: "invalid_request", error_description: `No task "${task}" in the workspace policy.` }, 400);
-  const snapshot = await currentPolicy(c.env.DB, caller.principal.workspace);
-  const granted = new Set(grantedTools(snapshot, { id: principal, kind: "task", groups: principalGroups(snapshot, principal, []), workspace: caller.principal.workspace }, nowSeconds()).map((t) => t.name));
-  const notGranted = tools.filter((t) => !granted.has(t));
-  if (notGranted.length > 0) return c.json({ error: "invalid_request", error_description: `The policy does not grant task "${task}": ${notGranted.join(", ")}.` }, 400);
-  const clientId = newClientId();
-  const secret = newClientSecret();
-  // The client and its audit row are one transaction: no credential exists that the log does not record.
-  await c.env.DB.batch([
-    insertTaskClientStatement(c.env.DB, { clientId, name: typeof body?.name === "string" ? body.name.slice(0, 200) : task, secretHash: await hashSecret(secret), workspace: caller.principal.workspace, principal, tools, ttl, expiresAt, createdBy: caller.principal.id }, nowSeconds()),
-    oauthAuditStatement(c, { event: "client.created", outcome: "ok", rule: "task", principal: caller.principal.id, clientId, workspace: caller.principal.workspace, detail: `${task}: ${tools.join(",")}` }),
-  ]);
+  const spec = parseTaskSpec(await c.req.json().catch(() => null), nowSeconds());
+  if (!spec) return c.json({ error: "invalid_request", error_description: TASK_SPEC_HELP }, 400);
+  const r = await createOrProposeTask(c, { id: caller.principal.id, workspace: caller.principal.workspace }, spec);
+  if (!r.ok) return c.json({ error: "invalid_request", error_description: r.message }, 400);
   c.header("Cache-Control", "no-store");
-  return c.json({ client_id: clientId, client_secret: secret, task, tools, ttl_seconds: ttl, expires_at: new Date(expiresAt * 1000).toISOString() }, 201);
+  const client = { client_id: r.client.clientId, client_secret: r.secret, task: spec.task, tools: spec.tools, ttl_seconds: spec.ttl, expires_at: new Date(spec.expiresAt * 1000).toISOString() };
+  if (r.proposal) return c.json({ ...client, status: "pending_approval", proposal: proposalJson(r.proposal, nowSeconds()) }, 202);
+  return c.json(client, 201);
 });
+
+// POST /admin/api/tasks/<client_id>/rotate: a new secret for a live task client of the workspace, returned once.
+adminRoutes.post("/tasks/:client_id/rotate", async (c) => {
+  const caller = c.get("caller");
+  const r = await rotateTaskSecret(c, { id: caller.principal.id, workspace: caller.principal.workspace }, c.req.param("client_id"));
+  if (!r.ok) return c.json({ error: "not_found", error_description: `No live task client "${c.req.param("client_id")}" in workspace "${caller.principal.workspace}".` }, 404);
+  c.header("Cache-Control", "no-store");
+  return c.json({ client_id: c.req.param("client_id"), client_secret: r.secret });
+});
+
+adminRoutes.route("/proposals", proposalRoutes);
 
 // Policy as code (docs/policy.md): validate, show, version history and apply. An admin applies to its own workspace;
 // every apply is versioned in D1 and audited with the new version and hash.
@@ -115,6 +107,10 @@ adminRoutes.post("/policy", async (c) => {
   // The deployment decides which database credential this workspace may use, at which tier (policy/credentials.ts).
   const credentialErrors = checkCredentialBindings(checked.policy, credentialsFrom(c.env));
   if (credentialErrors.length > 0) return c.json({ error: "invalid_policy", errors: credentialErrors }, 400);
-  // The new version and its audit row are one transaction (policy-apply.ts, shared with the first-run bootstrap).
-  return c.json(await applyPolicy(c, checked.policy, caller.principal.id));
+  // A change that widens write access waits for a second admin (two-person.ts): 202 with the proposal.
+  // Otherwise the new version and its audit row are one transaction (policy-apply.ts, shared with the bootstrap).
+  const r = await applyOrProposePolicy(c, { id: caller.principal.id, workspace: caller.principal.workspace }, checked.policy);
+  if ("conflict" in r) return c.json({ error: "conflict", error_description: "The policy changed while applying; review the diff and apply again." }, 409);
+  if (r.held) return c.json({ status: "pending_approval", proposal: proposalJson(r.proposal, nowSeconds()) }, 202);
+  return c.json(r.applied);
 });
