@@ -1,6 +1,8 @@
--- Gatehouse D1 schema. Idempotent: apply with
---   wrangler d1 execute DB --local  --file schema.sql   (dev; `npm run dev` does this)
---   wrangler d1 execute DB --remote --file schema.sql   (production)
+-- Gatehouse D1 schema: the whole current schema, to read in one place. Databases are created and upgraded by the
+-- migrations in migrations/ (`wrangler d1 migrations apply DB --local|--remote`; `npm run dev` and the tests do the
+-- same), which must build exactly this (test/unit/schema-migrations.test.ts). A change here needs a new migration.
+-- A database created from this file directly has no migration history: adopt it first (docs/deployment.md
+-- "Upgrading").
 
 -- One row per applied policy version; the head (highest version) is what the request path enforces.
 CREATE TABLE IF NOT EXISTS policy_versions (
@@ -101,9 +103,9 @@ CREATE TABLE IF NOT EXISTS audit_events (
   sqlstate TEXT,
   approval_id TEXT,
   detail TEXT,
-  trace_id TEXT,               -- W3C trace id of the client's traceparent (also in the statement's SQL comment)
   prev_hash TEXT,
-  hash TEXT
+  hash TEXT,
+  trace_id TEXT                -- W3C trace id of the client's traceparent (also in the statement's SQL comment); last, as migration 0003 added it
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time);
 CREATE INDEX IF NOT EXISTS audit_by_principal ON audit_events (principal, time);
