@@ -1,4 +1,5 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { startPostgres, type LocalPostgres } from "./postgres";
@@ -24,6 +25,13 @@ export interface StackOptions {
   progress?: (line: string) => void;
   /** The local Neon endpoint's fault injection (local/neon-http/test-hooks.ts), for the resilience suite only. */
   neonTestHooks?: boolean;
+  /**
+   * Serve the Worker as a deployment (`npm run dev:deployed`): PUBLIC_ORIGIN is this https origin, not loopback, so
+   * there is no dev login, no /dev/* endpoint and no NEON_LOCAL_ENDPOINT (the tools cannot reach the database);
+   * wrangler serves TLS with `certificate` (local/tls-cert.ts). No policy and no demo task client are applied:
+   * the first policy comes from `gatehouse policy bootstrap`, so pass `policies: []`.
+   */
+  deployment?: { publicOrigin: string; certificate: { keyPath: string; certPath: string; cert: string } };
 }
 
 export interface Stack {
@@ -73,14 +81,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       diagnostic: roleConnectionString("diagnostic", secrets.rolePasswords.diagnostic, DATABASE),
       writer: roleConnectionString("writer", secrets.rolePasswords.writer, DATABASE),
     };
-    const workerUrl = `http://127.0.0.1:${opts.ports.worker}`;
+    const deployment = opts.deployment;
+    const workerUrl = deployment?.publicOrigin ?? `http://127.0.0.1:${opts.ports.worker}`;
     await writeFile(
       opts.envFile,
       dotenv({
         PUBLIC_ORIGIN: workerUrl,
-        NEON_LOCAL_ENDPOINT: neon.url,
-        DEV_ENDPOINTS: "true",
-        DEV_SECRET: secrets.devSecret!,
+        ...(deployment ? { DEV_ENDPOINTS: "false" } : { NEON_LOCAL_ENDPOINT: neon.url, DEV_ENDPOINTS: "true", DEV_SECRET: secrets.devSecret! }),
         SIGNING_KEY: secrets.signingKey,
         DB_URL_REPORTING: roleUrls.reporting,
         DB_URL_DIAGNOSTIC: roleUrls.diagnostic,
@@ -95,18 +102,39 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const persistTo = join(opts.stateDir, "wrangler");
     await timed("D1 schema applied", () => runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]));
     const worker: WranglerDev = await timed(`wrangler dev on ${workerUrl}`, () =>
-      startWranglerDev({ port: opts.ports.worker, persistTo, envFile: opts.envFile, ...(opts.log ? { log: opts.log } : {}) }),
+      startWranglerDev({
+        port: opts.ports.worker,
+        persistTo,
+        envFile: opts.envFile,
+        ...(opts.log ? { log: opts.log } : {}),
+        ...(deployment ? { httpsCertificate: deployment.certificate, probe: () => httpsAnswers(workerUrl, opts.ports.worker, deployment.certificate.cert) } : {}),
+      }),
     );
     stops.push(() => worker.stop());
 
-    const dev = { workerUrl, devSecret: secrets.devSecret! };
-    for (const file of opts.policies) await timed(`policy ${file} applied`, () => applyPolicyFile(dev, file));
-    await createDemoTaskClient(dev, secrets);
+    if (!deployment) {
+      const dev = { workerUrl, devSecret: secrets.devSecret! };
+      for (const file of opts.policies) await timed(`policy ${file} applied`, () => applyPolicyFile(dev, file));
+      await createDemoTaskClient(dev, secrets);
+    }
     return { workerUrl, mcpUrl: `${workerUrl}/mcp`, neonUrl: neon.url, postgres, secrets, roleUrls, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
   }
+}
+
+/** True once `origin` (a local host name) answers 200 on 127.0.0.1:`port` with a certificate `ca` verifies. */
+function httpsAnswers(origin: string, port: number, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsRequest({ host: "127.0.0.1", port, servername: new URL(origin).hostname, headers: { host: new URL(origin).host }, path: "/", ca, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(false));
+    req.end();
+  });
 }
 
 /** A running dev Worker and the secret its /dev/* endpoints require. */

@@ -39,6 +39,8 @@ export async function startWranglerDev(opts: {
   readyTimeoutMs?: number;
   /** Serve https with wrangler's self-signed certificate (tests of a non-loopback PUBLIC_ORIGIN). */
   https?: boolean;
+  /** Serve https with this certificate instead (local/tls-cert.ts); implies `https`. */
+  httpsCertificate?: { keyPath: string; certPath: string };
   /** Resolves true once the Worker answers; the default GETs / over http on 127.0.0.1. */
   probe?: () => Promise<boolean>;
 }): Promise<WranglerDev> {
@@ -47,7 +49,8 @@ export async function startWranglerDev(opts: {
     "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn",
     // GET /__scheduled runs the Cron Trigger once (local only): wrangler dev does not fire crons by itself.
     "--test-scheduled",
-    ...(opts.https ? ["--local-protocol", "https"] : []),
+    ...(opts.https || opts.httpsCertificate ? ["--local-protocol", "https"] : []),
+    ...(opts.httpsCertificate ? ["--https-key-path", opts.httpsCertificate.keyPath, "--https-cert-path", opts.httpsCertificate.certPath] : []),
   ];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
   const recent: string[] = [];
