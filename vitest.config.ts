@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { buildParserWasm } from "./scripts/build-parser-wasm";
@@ -6,6 +6,9 @@ import { buildParserWasm } from "./scripts/build-parser-wasm";
 // The guard's parser module with its smaller initial memory (src/guard/parser.ts imports it); the workerd pool does
 // not run wrangler's custom build, so every test run derives it from node_modules here.
 buildParserWasm();
+
+// The worker suite's D1 is built as a deployment's is: from migrations/ (test/worker/setup.ts applies them).
+const d1Migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);
 
 // A throwaway signing key for the workerd suite, made fresh on every run.
 const bootstrapToken = randomBytes(32).toString("base64url");
@@ -42,6 +45,7 @@ export default defineConfig({
                 OPERATORS: "ops@example.com",
                 // The one-time first-policy secret (test/worker/admin-bootstrap.test.ts).
                 BOOTSTRAP_TOKEN: bootstrapToken,
+                TEST_MIGRATIONS: d1Migrations,
               },
             },
           }),

@@ -6,7 +6,8 @@ import { startPostgres, type LocalPostgres } from "./postgres";
 import { roleConnectionString, setupDatabase } from "./setup-db";
 import { startNeonEndpoint, type NeonEndpoint } from "./neon-http/server";
 import { dotenv, loadOrCreateSecrets, type LocalSecrets } from "./secrets";
-import { ROOT, runWrangler, startWranglerDev, type WranglerDev } from "./wrangler";
+import { migrateLocalD1 } from "./d1";
+import { startWranglerDev, type WranglerDev } from "./wrangler";
 
 export const DATABASE = "gatehouse";
 
@@ -47,7 +48,7 @@ export interface Stack {
 
 /**
  * The whole local stack of README "Demo": embedded Postgres with hardening and demo data, the local Neon HTTP
- * endpoint, D1 with schema.sql and the policies, and `wrangler dev`. `stop()` stops everything it started,
+ * endpoint, D1 with migrations/ and the policies, and `wrangler dev`. `stop()` stops everything it started,
  * in reverse order, also when start-up failed half-way.
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -100,7 +101,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await chmod(opts.envFile, 0o600);
 
     const persistTo = join(opts.stateDir, "wrangler");
-    await timed("D1 schema applied", () => runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]));
+    // As a deployment does: migrations/ applied with wrangler (a state dir from before migrations is adopted first).
+    await timed("D1 migrations applied", () => migrateLocalD1(persistTo));
     const worker: WranglerDev = await timed(`wrangler dev on ${workerUrl}`, () =>
       startWranglerDev({
         port: opts.ports.worker,

@@ -6,7 +6,8 @@ import type { Browser } from "playwright-core";
 import { freePort } from "../../local/postgres";
 import { dotenv } from "../../local/secrets";
 import { applyPolicyFile } from "../../local/stack";
-import { ROOT, runWrangler, startWranglerDev, type WranglerDev } from "../../local/wrangler";
+import { migrateLocalD1 } from "../../local/d1";
+import { ROOT, startWranglerDev, type WranglerDev } from "../../local/wrangler";
 import { interceptedCallback, launchChromium, watchPage, within } from "../support/browser";
 import { authorizeUrl, listToolNames, newPkce, registerAs, tokenRequest } from "../support/oauth-client";
 import type { TestOidcProvider } from "../support/oidc-provider";
@@ -34,7 +35,7 @@ beforeAll(async () => {
   const persistTo = join(dir, "wrangler");
   const stackVars = await stackWorkerVars(e2e.stateDir);
   // D1 gets its schema and the demo policy through a short loopback run (dev endpoints exist only there)…
-  await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]);
+  await migrateLocalD1(persistTo);
   const setupPort = await freePort();
   const setupEnv = join(dir, "setup.env");
   await writeFile(setupEnv, dotenv({ ...stackVars, PUBLIC_ORIGIN: `http://127.0.0.1:${setupPort}` }), { mode: 0o600 });

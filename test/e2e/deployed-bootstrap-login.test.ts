@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { parse, stringify } from "yaml";
-import { ROOT, runWrangler, type WranglerDev } from "../../local/wrangler";
+import { migrateLocalD1 } from "../../local/d1";
+import { ROOT, type WranglerDev } from "../../local/wrangler";
 import { launchChromium, watchPage, within } from "../support/browser";
 import type { TestOidcProvider } from "../support/oidc-provider";
 import { DEPLOYED_HOST, startDeployedWorker, stackWorkerVars } from "../support/deployed-worker";
@@ -55,8 +56,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "gatehouse-deploy-path-"));
   const persistTo = join(dir, "wrangler");
   const stackVars = await stackWorkerVars(e2e.stateDir);
-  // README step 2: the schema, and nothing else.
-  await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", join(ROOT, "schema.sql")]);
+  // The deployment path's D1 step: the migrations, and nothing else.
+  await migrateLocalD1(persistTo);
   ({ origin, worker, idp } = await startDeployedWorker({ dir, persistTo, stackVars, extraVars: { BOOTSTRAP_TOKEN } }));
   browser = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`]);
   // The first policy: the demo's, with Alice (a user at the test IdP) as the admin.

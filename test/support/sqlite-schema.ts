@@ -57,7 +57,7 @@ function checks(sql: string): string[] {
  * uniqueness, columns and partial-index condition (auto-indexes by their columns, since a rebuilt table's get new
  * names); triggers and views by their normalised SQL. Migration bookkeeping and SQLite/D1 internals are left out.
  */
-export function describeSchema(db: SqliteHandle): Record<string, unknown> {
+export function describeSchema(db: SqliteHandle, opts: { columnOrder?: boolean } = {}): Record<string, unknown> {
   const objects = db
     .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY type, name")
     .all() as Array<{ type: string; name: string; tbl_name: string; sql: string | null }>;
@@ -66,7 +66,10 @@ export function describeSchema(db: SqliteHandle): Record<string, unknown> {
   const other: Record<string, unknown> = {};
   for (const o of objects) {
     if (o.type === "table") {
-      const columns = db.prepare("SELECT name, upper(type) AS type, \"notnull\" AS not_null, dflt_value, pk FROM pragma_table_xinfo(?) ORDER BY cid").all(o.name);
+      // Column order matters unless asked otherwise: a database created by an older schema.sql may have a column
+      // where that file put it rather than at the end, where the migration that added it put it.
+      const order = opts.columnOrder === false ? "name" : "cid";
+      const columns = db.prepare(`SELECT name, upper(type) AS type, "notnull" AS not_null, dflt_value, pk FROM pragma_table_xinfo(?) ORDER BY ${order}`).all(o.name);
       const foreignKeys = db.prepare("SELECT \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq").all(o.name);
       const autoIndexes = (db.prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?) WHERE origin <> 'c' ORDER BY name").all(o.name) as Array<{ name: string; unique: number; origin: string; partial: number }>).map((ix) => ({
         unique: ix.unique,

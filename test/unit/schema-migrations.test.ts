@@ -10,6 +10,8 @@ import { describeSchema, migrationFiles, readMigration } from "../support/sqlite
 const root = new URL("../../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), "utf8");
 const FIRST_RELEASE = "e793a5d";
+// The second release (stop 17 landed bf2bc03): schema.sql still created D1 directly.
+const SECOND_RELEASE = "bf2bc03";
 
 function database(...scripts: string[]): DatabaseSync {
   const db = new DatabaseSync(":memory:");
@@ -18,6 +20,18 @@ function database(...scripts: string[]): DatabaseSync {
 }
 
 const migrated = () => database(...migrationFiles().map(readMigration));
+
+/** What `wrangler d1 migrations apply` does after scripts/d1-adopt-migrations.sql: runs each unrecorded migration. */
+function adoptAndApply(db: DatabaseSync): string[] {
+  db.exec(read("scripts/d1-adopt-migrations.sql"));
+  const adopted = (db.prepare("SELECT name FROM d1_migrations ORDER BY id").all() as Array<{ name: string }>).map((m) => m.name);
+  for (const name of migrationFiles()) {
+    if (adopted.includes(name)) continue;
+    db.exec(readMigration(name));
+    db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").run(name);
+  }
+  return adopted;
+}
 
 describe("D1 migrations and schema.sql", () => {
   it("are numbered NNNN_name.sql from 0001 without gaps or duplicates", () => {
@@ -39,15 +53,51 @@ describe("D1 migrations and schema.sql", () => {
     expect(describeSchema(database(readMigration(migrationFiles()[0]!)))).toEqual(describeSchema(database(read("test/fixtures/d1-release-1/schema.sql"))));
   });
 
-  it("the fixture is the first release's schema.sql from git history (skipped where history is absent)", (ctx) => {
+  it.each([
+    ["d1-release-1", FIRST_RELEASE],
+    ["d1-release-2", SECOND_RELEASE],
+  ])("the fixture %s/schema.sql is that release's schema.sql from git history (skipped where history is absent)", (fixture, commit, ctx) => {
     let historic: string;
     try {
-      historic = execFileSync("git", ["show", `${FIRST_RELEASE}:schema.sql`], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      historic = execFileSync("git", ["show", `${commit}:schema.sql`], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     } catch {
       ctx.skip();
       return;
     }
-    expect(read("test/fixtures/d1-release-1/schema.sql")).toBe(historic);
+    expect(read(`test/fixtures/${fixture}/schema.sql`)).toBe(historic);
+  });
+
+  describe("adoption by a database created from schema.sql before migrations existed", () => {
+    const current = () => describeSchema(database(read("schema.sql")));
+
+    it("first release: records 0001 only, and the rest bring it to schema.sql", () => {
+      const db = database(read("test/fixtures/d1-release-1/schema.sql"));
+      expect(adoptAndApply(db)).toEqual(["0001_first_release.sql"]);
+      expect(describeSchema(db)).toEqual(current());
+    });
+
+    it("second release: records 0001–0003 (0003 would fail on its trace_id), and the rest bring it to schema.sql", () => {
+      const release2 = read("test/fixtures/d1-release-2/schema.sql");
+      expect(() => database(release2, ...migrationFiles().slice(1).map(readMigration))).toThrow(/duplicate column name: trace_id/);
+      const db = database(release2);
+      expect(adoptAndApply(db)).toEqual(["0001_first_release.sql", "0002_revocations_per_workspace.sql", "0003_audit_trace_id.sql"]);
+      // Its audit_events has trace_id before prev_hash, where that schema.sql put it; the chain sorts columns by name.
+      expect(describeSchema(db, { columnOrder: false })).toEqual(describeSchema(database(read("schema.sql")), { columnOrder: false }));
+    });
+
+    it("first release with the second release's schema.sql re-run over it (that release's upgrade advice): 0001 only", () => {
+      const db = database(read("test/fixtures/d1-release-1/schema.sql"), read("test/fixtures/d1-release-2/schema.sql"));
+      expect(adoptAndApply(db)).toEqual(["0001_first_release.sql"]);
+      expect(describeSchema(db)).toEqual(current());
+    });
+
+    it("changes nothing on a database that already uses migrations, and records nothing on an empty one", () => {
+      const db = migrated();
+      db.exec("CREATE TABLE d1_migrations(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)");
+      for (const name of migrationFiles()) db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").run(name);
+      expect(adoptAndApply(db)).toEqual(migrationFiles());
+      expect(adoptAndApply(database())).toEqual([]);
+    });
   });
 
   it("name in ADDED_COLUMNS, oldest first, every audit_events column the first release did not have", () => {

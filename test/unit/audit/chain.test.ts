@@ -63,7 +63,7 @@ describe("audit hash chain", () => {
   });
 
   it("detects a value written into a column added after the row was sealed", async () => {
-    const rows = (await chain(3)).map((row) => ({ ...row, trace_id: null }));
+    const rows: AuditRow[] = (await chain(3)).map((row) => ({ ...row, trace_id: null }));
     rows[1] = { ...rows[1]!, trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" };
     expect(await verifyChain(rows)).toMatchObject({ ok: false, seq: 2, reason: "edited" });
   });
