@@ -34,6 +34,7 @@ function demoAccounts(password: string): Record<string, OidcAccount> {
   const account = (email: string, name: string, groups: string[]): [string, OidcAccount] => [email, { email, email_verified: true, name, groups, password }];
   return Object.fromEntries([
     account("admin@example.com", "Admin", ["admins"]),
+    account("admin2@example.com", "Second admin", ["admins"]),
     account("maria@example.com", "Maria (approver)", ["approvers"]),
     account("wes@example.com", "Wes (account executive)", ["account-executives"]),
     account("alice@example.com", "Alice (sales ops)", ["sales-ops"]),
@@ -114,7 +115,7 @@ Gatehouse deployment rehearsal is running (started in ${((performance.now() - st
                     admin@example.com  admins: bootstraps, logs in with the CLI
                     wes@example.com    account executive: asks for update_opportunity_stage
                     maria@example.com  approver: approves in ${origin}/console
-                    alice@example.com, dana@example.com
+                    admin2@example.com (second admin: approves held admin operations), alice@example.com, dana@example.com
   BOOTSTRAP_TOKEN   ${bootstrapToken}
   Database          the tools cannot reach it (the local Neon endpoint serves loopback origins only)
 
