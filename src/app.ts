@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { anchorJwks } from "./audit/anchor-r2";
 import type { AppEnv } from "./env";
 import { configFor } from "./http/config";
 import { hostOriginGuard } from "./http/host-origin";
@@ -41,6 +42,14 @@ app.get("/.well-known/oauth-authorization-server", (c) => c.json(authorizationSe
 app.get("/.well-known/jwks.json", async (c) => {
   c.header("Cache-Control", "public, max-age=300");
   return c.json(jwks(await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS)));
+});
+
+// The public key that verifies signed audit chain heads (docs/audit.md "Anchoring"); 404 when none is configured.
+app.get("/.well-known/gatehouse-audit-anchor.json", async (c) => {
+  const keys = await anchorJwks(c.env.AUDIT_ANCHOR_KEY);
+  if (!keys) return c.json({ error: "not_found" }, 404);
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(keys);
 });
 
 // OAuth 2.1 authorization server (docs/security.md).

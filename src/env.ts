@@ -27,6 +27,13 @@ export type Bindings = Env & {
   BOOTSTRAP_TOKEN?: string;
   /** Optional: POSTed a small JSON notice for each new approval request. */
   APPROVAL_WEBHOOK_URL?: string;
+  /**
+   * Optional: a private Ed25519 JWK that signs the audit chain's head after each seal (docs/audit.md "Anchoring");
+   * its public part is published at /.well-known/gatehouse-audit-anchor.json. D1 never holds it.
+   */
+  AUDIT_ANCHOR_KEY?: string;
+  /** Optional: each signed chain head is also POSTed here (JSON), e.g. to a log service outside Cloudflare. */
+  AUDIT_ANCHOR_URL?: string;
 };
 
 export interface Caller {

@@ -4,7 +4,10 @@ import { nowSeconds } from "../lib/clock";
 import { auditQuery, toCsv } from "../audit/query";
 import { sealAudit } from "../audit/seal-d1";
 import type { AuditRow } from "../audit/chain";
-import { verifyDeploymentChain } from "../audit/verify-d1";
+import { verifyDeploymentChain, verifyWithArchive } from "../audit/verify-d1";
+import { archiveFilter, exportArchived, type ArchivePage } from "../audit/archive-export";
+import { archiveProgress } from "../audit/archive-r2";
+import { ArchiveCorrupt } from "../audit/archive-read";
 import { auditScope, parseOperators, type AuditScope } from "../audit/visibility";
 
 /** Audit reading (docs/audit.md): query with filters and a seq cursor, export as JSONL or CSV, seal and verify. */
@@ -59,4 +62,42 @@ auditRoutes.post("/seal", async (c) => c.json({ sealed: await sealAudit(c.env.DB
 
 // Seals, then verifies the deployment's whole chain server-side. A workspace's rows are links of that one chain,
 // so a workspace admin gets the same verdict as an operator (intact or where it breaks), never other rows' content.
-auditRoutes.get("/verify", async (c) => c.json(await verifyDeploymentChain(c.env.DB)));
+// `archive=1` verifies the R2 archive first, in bounded steps (`after`/`prev` continue where `next` said).
+auditRoutes.get("/verify", async (c) => {
+  const q = new URL(c.req.url).searchParams;
+  if (q.get("archive") !== "1") return c.json(await verifyDeploymentChain(c.env.DB, c.env));
+  const after = q.get("after");
+  const prev = q.get("prev");
+  if ((after === null) !== (prev === null) || (after !== null && !/^[1-9][0-9]{0,14}$/.test(after)) || (prev !== null && !/^[0-9a-f]{64}$/.test(prev))) {
+    return c.json({ error: "invalid_request", error_description: "after (a row sequence number) and prev (its hash) go together" }, 400);
+  }
+  const cursor = after !== null && prev !== null ? { after: { seq: Number(after), hash: prev } } : {};
+  return c.json(await verifyWithArchive(c.env.DB, c.env, cursor, 50_000));
+});
+
+// Archived rows (R2) in chain order, in the admin's audit scope, with the same filters as /export; the CLI's
+// `audit export` reads these pages first and then D1's rows after X-Archive-End (docs/audit.md "Archive").
+auditRoutes.get("/archive", async (c) => {
+  const params = new URL(c.req.url).searchParams;
+  const format = params.get("format") ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv") return c.json({ error: "invalid_request", error_description: "format is jsonl or csv" }, 400);
+  const after = Number(params.get("after") ?? 0);
+  if (!Number.isInteger(after) || after < 0) return c.json({ error: "invalid_request", error_description: "after must be a row sequence number" }, 400);
+  const filter = archiveFilter(params);
+  if (!filter.ok) return c.json({ error: "invalid_request", error_description: filter.message }, 400);
+  const end = c.env.AUDIT_ARCHIVE ? ((await archiveProgress(c.env.DB))?.seq ?? 0) : 0;
+  c.header("X-Archive-End", String(end));
+  c.header("Cache-Control", "no-store");
+  let page: ArchivePage = { rows: [], next: null };
+  if (c.env.AUDIT_ARCHIVE && end > 0) {
+    try {
+      page = await exportArchived(c.env.AUDIT_ARCHIVE, scopeOf(c.get("caller").principal, c.env.OPERATORS), filter, after, end, 10_000);
+    } catch (e) {
+      if (e instanceof ArchiveCorrupt) return c.json({ error: "archive_corrupt", error_description: "an archive object does not match its manifest; run `gatehouse audit verify --archive`" }, 502);
+      throw e;
+    }
+  }
+  if (page.next !== null) c.header("X-Next-Cursor", String(page.next));
+  if (format === "csv") return c.body(toCsv(page.rows, COLUMNS), 200, { "Content-Type": "text/csv; charset=utf-8" });
+  return c.body(page.rows.map((row) => JSON.stringify(row)).join("\n") + (page.rows.length ? "\n" : ""), 200, { "Content-Type": "application/x-ndjson" });
+});

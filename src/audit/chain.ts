@@ -44,17 +44,34 @@ export async function sealedHashMatches(row: AuditRow): Promise<boolean> {
   return false;
 }
 
-export type ChainVerdict =
-  | { ok: true; rows: number; head: { seq: number; hash: string } | null }
-  | { ok: false; rows: number; seq: number; reason: "edited" | "broken_link" | "unsealed_gap" | "head_mismatch" | "out_of_order" };
+/**
+ * Why a chain does not verify. Beyond the D1 chain's own reasons: an archive object that does not match its manifest
+ * or index (`archive_corrupt`), rows purged from D1 that the archive does not hold (`archive_gap`), D1 disagreeing
+ * with the archive where they overlap (`archive_mismatch`), the chain disagreeing with the latest signed head
+ * (`anchor_mismatch`), and a signed head whose signature does not verify (`anchor_invalid`). docs/audit.md.
+ */
+export type ChainBreak =
+  | "edited"
+  | "broken_link"
+  | "unsealed_gap"
+  | "head_mismatch"
+  | "out_of_order"
+  | "archive_corrupt"
+  | "archive_gap"
+  | "archive_mismatch"
+  | "anchor_mismatch"
+  | "anchor_invalid";
+
+export type ChainVerdict = { ok: true; rows: number; head: { seq: number; hash: string } | null } | { ok: false; rows: number; seq: number; reason: ChainBreak };
 
 /**
  * Verifies sealed rows in seq order: each row's hash must match its content and its prev_hash must be the
  * previous row's hash (an edit breaks the first, a deletion or reordering the second). The first row's prev_hash
  * is trusted (retention purges the oldest rows). The anchor, written by the sealer, catches a deleted tail.
  */
-export async function verifyChain(rows: readonly AuditRow[], anchor?: { seq: number; hash: string } | null): Promise<ChainVerdict> {
-  let prev: AuditRow | undefined;
+export async function verifyChain(rows: readonly AuditRow[], anchor?: { seq: number; hash: string } | null, start?: { seq: number; hash: string }): Promise<ChainVerdict> {
+  // With `start` (the head of what was verified before, e.g. the archive), the first row must link to it.
+  let prev: Pick<AuditRow, "seq" | "hash"> | undefined = start;
   let checked = 0;
   let sealedDone = false;
   for (const row of rows) {

@@ -8,7 +8,7 @@ async function insert(id: string, time: string, outcome = "ok"): Promise<void> {
 }
 
 describe("the audit Cron Trigger", () => {
-  it("seals completed rows into a verifiable chain, waits for calls in flight, and purges rows past retention", async () => {
+  it("seals completed rows into a verifiable chain, waits for calls in flight, and purges archived rows past the hot window", async () => {
     const now = Date.now();
     const days = (n: number) => new Date(now - n * 24 * 3600 * 1000).toISOString();
     await insert("old-1", days(500));
@@ -21,7 +21,7 @@ describe("the audit Cron Trigger", () => {
     await waitOnExecutionContext(ctx);
 
     const rows = (await env.DB.prepare("SELECT * FROM audit_events WHERE event = 'test.event' ORDER BY seq").all<AuditRow>()).results;
-    expect(rows.map((r) => r.id)).toEqual(["recent", "in-flight"]); // 400-day retention removed the two old rows
+    expect(rows.map((r) => r.id)).toEqual(["recent", "in-flight"]); // archived to R2 and past the 30-day hot window: purged
     expect(rows[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[1]!.hash).toBeNull(); // still running: not sealed yet
     const anchor = await env.DB.prepare("SELECT seq, hash FROM audit_anchor WHERE id = 1").first<{ seq: number; hash: string }>();
