@@ -30,16 +30,19 @@ async function nodeParser() {
  *   token --user <email> [--scope]  dev only: a token for a demo user
  *   keys generate                   a new signing key (private JWK) for `wrangler secret put SIGNING_KEY`
  *   audit tail [--follow] [--filter k=v …]   recent audit rows, one line each
- *   audit export [--format jsonl|csv] [--out file] [--from iso] [--to iso] [--filter k=v …]
- *                                   the R2 archive's rows, then D1's hot window (docs/audit.md "Archive")
- *   audit verify [--archive]        seal and check the hash chain against its anchors (server side); --archive
- *                                   from the archive's first row through the hot window
+ *   audit export [--format jsonl|csv] [--out file] [--filter k=v …]
+ *   audit verify                    seal and check the whole hash chain against its anchor (server side)
  *   approvals list [--all]          pending requests for your approver groups (GATEHOUSE_TOKEN with gatehouse:approve;
  *                                   --dev --user <email> mints one from the local stack)
  *   approvals approve <id> [--reason …] | approvals deny <id> --reason …
  *   login [--url https://host] [--no-browser]   sign in through the browser (cli/login.ts); the refresh token is
  *                                   kept in the user's config dir (cli/credentials.ts)
  *   logout                          revoke that sign-in and forget it
+ *   proposals list [--all] | show <id> | approve <id> | deny <id> --reason …
+ *                                   the two-person rule's held admin operations (docs/console.md "Proposals");
+ *                                   `policy apply` and `task create` print the proposal id when they are held
+ *   task create <task> --tools a,b [--ttl s] [--expires date] [--name …] | task rotate <client_id>
+ *                                   a task client's id and secret (shown once)
  *   policy bootstrap <file>         the first policy of a deployment, with BOOTSTRAP_TOKEN (the Worker secret) in
  *                                   the environment; refused once any policy exists
  * Server commands go to --url, else GATEHOUSE_URL, else the URL of the latest `gatehouse login`, else
@@ -55,9 +58,6 @@ const { values, positionals } = parseArgs({
     json: { type: "boolean", default: false },
     user: { type: "string" },
     scope: { type: "string" },
-    from: { type: "string" },
-    to: { type: "string" },
-    archive: { type: "boolean", default: false },
     format: { type: "string", default: "jsonl" },
     out: { type: "string" },
     follow: { type: "boolean", default: false },
@@ -65,6 +65,10 @@ const { values, positionals } = parseArgs({
     reason: { type: "string" },
     all: { type: "boolean", default: false },
     "no-browser": { type: "boolean", default: false },
+    tools: { type: "string" },
+    ttl: { type: "string" },
+    expires: { type: "string" },
+    name: { type: "string" },
   },
 });
 values.url = normalizeUrl(values.url ?? process.env.GATEHOUSE_URL ?? (await currentUrl()) ?? "http://127.0.0.1:8787");
@@ -113,7 +117,8 @@ let devAdmin: { token: string; at: number } | undefined;
 async function adminToken(): Promise<string> {
   if (!values.dev) return serverToken("gatehouse:admin");
   // Minted once a minute at most (audit tail --follow asks before every page).
-  if (!devAdmin || Date.now() - devAdmin.at > 60_000) devAdmin = { token: await devToken({ user: "admin@example.com", scope: "gatehouse:admin" }), at: Date.now() };
+  // --user picks another demo admin (admin2@example.com approves what admin@example.com proposed).
+  if (!devAdmin || Date.now() - devAdmin.at > 60_000) devAdmin = { token: await devToken({ user: values.user ?? "admin@example.com", scope: "gatehouse:admin" }), at: Date.now() };
   return devAdmin.token;
 }
 
@@ -154,13 +159,21 @@ if (cmd === "policy" && sub === "validate") {
     out(formatChanges(diffPolicies(before?.ok ? await compilePolicy(before.policy) : undefined, await compilePolicy(checked.policy))));
   } else {
     const res = await admin("POST", "/policy", document);
+    if (res.status === 202) {
+      // Held by the two-person rule (docs/console.md "Proposals"): another admin approves it.
+      const p = res.json.proposal as Record<string, unknown>;
+      out(`held for a second admin: proposal ${field(p.id)} (expires ${field(p.expires_at)})`);
+      for (const r of p.reasons as unknown[]) out(`  why: ${field(r)}`);
+      out(`another admin runs: gatehouse proposals approve ${field(p.id)}`);
+      process.exit(0);
+    }
     if (res.status !== 200) {
-      err(`refused (${res.status}): ${String(res.json.error_description ?? res.json.error ?? "")}`);
+      err(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
       if (Array.isArray(res.json.errors)) printErrors(res.json.errors as Array<{ path: string; message: string }>);
       process.exit(1);
     }
-    out(`applied: workspace ${String(res.json.workspace)} version ${String(res.json.version)}`);
-    for (const line of res.json.changes as string[]) out(`  ${line}`);
+    out(`applied: workspace ${field(res.json.workspace)} version ${field(res.json.version)}`);
+    for (const line of res.json.changes as string[]) out(`  ${field(line)}`);
   }
 } else if (cmd === "policy" && sub === "show") {
   const res = await admin("GET", "/policy");
@@ -168,35 +181,21 @@ if (cmd === "policy" && sub === "validate") {
   out(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
 } else if (cmd === "audit" && (sub === "export" || sub === "verify" || sub === "tail")) {
   const filters = new URLSearchParams((values.filter ?? []).map((f) => f.split("=", 2) as [string, string]));
-  if (values.from) filters.set("from", values.from);
-  if (values.to) filters.set("to", values.to);
-  const page = async (after: number, format: string, limit = 10000, path = "/export") => {
+  const page = async (after: number, format: string, limit = 10000) => {
     const token = await adminToken();
     const q = new URLSearchParams(filters);
     q.set("after", String(after));
     q.set("format", format);
-    if (path === "/export") q.set("limit", String(limit));
-    const res = await fetch(`${values.url}/admin/api/audit${path}?${q}`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
-    // A server without an archive answers 404 on /archive: its export is D1's alone.
-    if (path === "/archive" && res.status === 404) return { text: "", next: null, end: 0 };
+    q.set("limit", String(limit));
+    const res = await fetch(`${values.url}/admin/api/audit/export?${q}`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
     if (!res.ok) fail(`export refused (${res.status}): ${await res.text()}`);
-    return { text: await res.text(), next: res.headers.get("x-next-cursor"), end: Number(res.headers.get("x-archive-end") ?? 0) };
+    return { text: await res.text(), next: res.headers.get("x-next-cursor") };
   };
-  // The archive's rows (up to its recorded end) and then D1's rows after that end: each row once, in seq order.
   const all = async (format: string): Promise<string> => {
     let out = "";
-    const add = (text: string) => (out += format === "csv" && out.length > 0 ? text.slice(text.indexOf("\r\n") + 2) : text);
-    let end = 0;
     for (let after = 0; ; ) {
-      const p = await page(after, format, 10000, "/archive");
-      end = Math.max(end, p.end);
-      add(p.text);
-      if (!p.next) break;
-      after = Number(p.next);
-    }
-    for (let after = end; ; ) {
       const p = await page(after, format);
-      add(p.text);
+      out += format === "csv" && after > 0 ? p.text.slice(p.text.indexOf("\r\n") + 2) : p.text;
       if (!p.next) return out;
       after = Number(p.next);
     }
@@ -208,22 +207,12 @@ if (cmd === "policy" && sub === "validate") {
     if (values.out) await writeFile(values.out, terminalSafe(text, { keepNewlines: true }));
     else write(text);
   } else if (sub === "verify") {
-    // The server seals and checks the whole chain (every workspace); an admin sees only the verdict. With --archive
-    // it goes through the R2 archive in bounded steps, each continuing from the previous step's head.
-    type Verdict = { ok: boolean; rows: number; seq?: number; reason?: string; head?: { seq: number; hash: string } | null; next?: { after: number; prev: string } };
-    let rows = 0;
-    let query = values.archive ? "?archive=1" : "";
-    let verdict: Verdict;
-    for (;;) {
-      const res = await fetch(`${values.url}/admin/api/audit/verify${query}`, { headers: { Authorization: `Bearer ${await adminToken()}` } }).catch(() => fail(`cannot reach ${values.url}`));
-      if (!res.ok) fail(`verify refused (${res.status})`);
-      verdict = (await res.json()) as Verdict;
-      rows += verdict.rows;
-      if (!verdict.ok || !verdict.next) break;
-      query = `?archive=1&after=${verdict.next.after}&prev=${verdict.next.prev}`;
-    }
-    if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${rows} rows verified before it)`);
-    out(`audit chain OK: ${rows} sealed rows${values.archive ? " (archive and hot window)" : ""}, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}`);
+    // The server seals and checks the whole chain (every workspace); an admin sees only the verdict.
+    const res = await fetch(`${values.url}/admin/api/audit/verify`, { headers: { Authorization: `Bearer ${await adminToken()}` } }).catch(() => fail(`cannot reach ${values.url}`));
+    const verdict = (await res.json()) as { ok: boolean; rows: number; seq?: number; reason?: string; head?: { seq: number; hash: string } | null };
+    if (!res.ok) fail(`verify refused (${res.status})`);
+    if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.rows} rows verified before it)`);
+    out(`audit chain OK: ${verdict.rows} sealed rows, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}`);
   } else {
     let after = 0;
     for (;;) {
@@ -256,6 +245,57 @@ if (cmd === "policy" && sub === "validate") {
     const res = await api("POST", `/${encodeURIComponent(arg)}/${sub}`, values.reason ? { reason: values.reason } : {});
     if (res.status !== 200) fail(`refused (${res.status}): ${res.json.error_description ?? res.json.error ?? ""}`);
     out(`${res.json.id}: ${res.json.status} by ${res.json.decided_by}`);
+  }
+} else if (cmd === "proposals" && (sub === "list" || sub === "show" || sub === "approve" || sub === "deny")) {
+  // The two-person rule's proposals of the caller's workspace (docs/console.md "Proposals"); admin scope.
+  const line = (p: Record<string, unknown>) => `${field(p.id)}  ${field(p.state)}  ${field(p.kind)}  by ${field(p.proposer)}  expires ${field(p.expires_at)}\n${(p.reasons as unknown[]).map((r) => `    why: ${field(r)}`).join("\n")}`;
+  if (sub === "list") {
+    const res = await admin("GET", `/proposals${values.all ? "" : "?status=pending"}`);
+    if (res.status !== 200) fail(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
+    const list = res.json.proposals as Array<Record<string, unknown>>;
+    if (values.json) out(JSON.stringify(list, null, 2));
+    else if (list.length === 0) out(values.all ? "no proposals" : "no pending proposals");
+    else for (const p of list) out(line(p));
+  } else {
+    if (!arg) fail(`usage: gatehouse proposals ${sub} <id>${sub === "deny" ? " --reason …" : ""}`, 2);
+    if (sub === "show") {
+      const res = await admin("GET", `/proposals/${encodeURIComponent(arg)}`);
+      if (res.status !== 200) fail(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
+      if (values.json) out(JSON.stringify(res.json, null, 2));
+      else {
+        out(line(res.json));
+        out(`  computed on policy version ${field(res.json.base_version)}, payload sha256 ${field(res.json.payload_sha256)}`);
+        for (const ch of res.json.changes as unknown[]) out(`  ${field(ch)}`);
+      }
+    } else {
+      if (sub === "deny" && !values.reason) fail("usage: gatehouse proposals deny <id> --reason …", 2);
+      const res = await admin("POST", `/proposals/${encodeURIComponent(arg)}/${sub}`, values.reason ? { reason: values.reason } : {});
+      if (res.status !== 200) {
+        err(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
+        if (Array.isArray(res.json.errors)) printErrors(res.json.errors as Array<{ path: string; message: string }>);
+        process.exit(1);
+      }
+      const applied = res.json.applied as Record<string, unknown> | undefined;
+      out(`${field(res.json.id)}: ${field(res.json.state)} by ${field(res.json.decided_by)}${applied ? ` (workspace ${field(applied.workspace)} version ${field(applied.version)})` : ""}${res.json.client_id ? ` (task client ${field(res.json.client_id)})` : ""}`);
+    }
+  }
+} else if (cmd === "task" && (sub === "create" || sub === "rotate")) {
+  // Task clients (client_credentials). The secret is printed once; a client with a write tool waits for a second admin.
+  if (sub === "rotate") {
+    if (!arg) fail("usage: gatehouse task rotate <client_id>", 2);
+    const res = await admin("POST", `/tasks/${encodeURIComponent(arg)}/rotate`, {});
+    if (res.status !== 200) fail(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
+    out(`client_id     ${field(res.json.client_id)}\nclient_secret ${field(res.json.client_secret)}   (shown once; the old secret no longer works)`);
+  } else {
+    if (!arg || !values.tools) fail("usage: gatehouse task create <task id> --tools a,b [--ttl 600] [--expires 2027-01-01] [--name …]", 2);
+    const body = { task: arg, tools: values.tools.split(",").map((t) => t.trim()).filter(Boolean), ...(values.ttl ? { ttl_seconds: Number(values.ttl) } : {}), ...(values.expires ? { expires_at: values.expires } : {}), ...(values.name ? { name: values.name } : {}) };
+    const res = await admin("POST", "/tasks", body);
+    if (res.status !== 201 && res.status !== 202) fail(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
+    out(`client_id     ${field(res.json.client_id)}\nclient_secret ${field(res.json.client_secret)}   (shown once)\ntools         ${field((res.json.tools as string[]).join(", "))}, tokens ${field(res.json.ttl_seconds)} s, until ${field(res.json.expires_at)}`);
+    if (res.status === 202) {
+      const p = res.json.proposal as Record<string, unknown>;
+      out(`held for a second admin: proposal ${field(p.id)}; the secret works once another admin runs: gatehouse proposals approve ${field(p.id)}`);
+    }
   }
 } else if (cmd === "policy" && sub === "bootstrap") {
   // The deployment's first policy (docs/deployment.md): the server checks it exactly like an
@@ -296,5 +336,5 @@ if (cmd === "policy" && sub === "validate") {
 } else if (cmd === "keys" && sub === "generate") {
   out(generateSigningJwk());
 } else {
-  fail("usage: gatehouse login [--url …] [--no-browser] | logout | policy validate|diff|apply|bootstrap <file> | policy show | audit tail|export|verify | approvals list|approve|deny | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
+  fail("usage: gatehouse login [--url …] [--no-browser] | logout | policy validate|diff|apply|bootstrap <file> | policy show | audit tail|export|verify | approvals list|approve|deny | proposals list|show|approve|deny | task create|rotate | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
 }

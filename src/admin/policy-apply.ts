@@ -9,6 +9,7 @@ import { checkWriteStatements } from "../policy/write-check";
 import { parseSql } from "../guard/parser";
 import { nowSeconds } from "../lib/clock";
 import { oauthAuditStatement } from "../oauth/audit";
+import { checkCredentialBindings, credentialsFrom } from "../policy/credentials";
 
 /**
  * One policy apply path for every caller that may apply (the admin API's POST /admin/api/policy and the first-run
@@ -21,6 +22,18 @@ export async function checkPolicyDocument(input: unknown): Promise<{ ok: true; p
   if (!checked.ok) return checked;
   const writeErrors = await checkWriteStatements(checked.policy, parseSql);
   return writeErrors.length > 0 ? { ok: false, errors: writeErrors } : checked;
+}
+
+/**
+ * Everything an admin's apply checks before anything is stored (admin API and console alike): the document, its
+ * write statements, that it is the admin's own workspace, and the deployment's credential bindings for it.
+ */
+export async function checkPolicyForWorkspace(input: unknown, workspace: string, env: { DATABASE_CREDENTIALS?: unknown }): Promise<{ ok: true; policy: PolicyDocument } | { ok: false; errors: PolicyError[] }> {
+  const checked = await checkPolicyDocument(input);
+  if (!checked.ok) return checked;
+  if (checked.policy.workspace !== workspace) return { ok: false, errors: [{ path: "$.workspace", message: `you administer workspace "${workspace}", not "${checked.policy.workspace}"` }] };
+  const errors = checkCredentialBindings(checked.policy, credentialsFrom(env));
+  return errors.length > 0 ? { ok: false, errors } : checked;
 }
 
 export interface AppliedPolicy {

@@ -74,15 +74,28 @@ async function propose(c: Context<AppEnv>, admin: Admin, kind: ProposalKind, pay
   return row;
 }
 
+/** What applying `policy` now would change, whether it would be held and why, and the head it was computed on. */
+export async function previewPolicy(c: Context<AppEnv>, workspace: string, policy: PolicyDocument): Promise<{ base: number; changes: string[]; reasons: string[] }> {
+  const before = await head(c.env.DB, workspace);
+  const after = await compilePolicy(policy);
+  const diff = diffPolicies(before.compiled, after);
+  return { base: before.version, changes: diff.length === 0 ? [] : formatChanges(diff).split("\n"), reasons: policyHoldReasons(before.compiled, after) };
+}
+
+export { headVersion };
+
 export type PolicyOutcome = { held: false; applied: AppliedPolicy } | { held: true; proposal: ProposalRow } | { held: false; conflict: true };
 
 /**
  * Applies a checked policy (document, workspace and credential bindings already checked by the caller), or holds
- * it as a proposal when it widens write access (policyHoldReasons). The immediate apply commits only over the
+ * it as a proposal when it widens write access (policyHoldReasons). `previewedOn`: the head version the caller
+ * showed the diff against (refused as a conflict when the policy moved since). The immediate apply commits only over the
  * head it was classified against, so a concurrent apply cannot turn a held change into an immediate one.
  */
-export async function applyOrProposePolicy(c: Context<AppEnv>, admin: Admin, policy: PolicyDocument): Promise<PolicyOutcome> {
+export async function applyOrProposePolicy(c: Context<AppEnv>, admin: Admin, policy: PolicyDocument, opts: { previewedOn?: number } = {}): Promise<PolicyOutcome> {
   const before = await head(c.env.DB, admin.workspace);
+  // The console applies what the admin previewed: over another version the diff would not be the one reviewed.
+  if (opts.previewedOn !== undefined && opts.previewedOn !== before.version) return { held: false, conflict: true };
   const after = await compilePolicy(policy);
   const reasons = policyHoldReasons(before.compiled, after);
   if (reasons.length > 0) {

@@ -6,7 +6,7 @@ import { auditConsoleRefusal, consoleAuth, type ConsoleUser } from "./auth";
 import { consolePageHeaders } from "./headers";
 import { MessagePage } from "./pages";
 
-export function page(c: Context<AppEnv>, status: 200 | 400 | 403 | 404 | 409 | 429, render: (nonce: string) => Parameters<Context<AppEnv>["html"]>[0]): Response | Promise<Response> {
+export function page(c: Context<AppEnv>, status: 200 | 201 | 202 | 400 | 403 | 404 | 409 | 413 | 429, render: (nonce: string) => Parameters<Context<AppEnv>["html"]>[0]): Response | Promise<Response> {
   const nonce = consolePageHeaders(c);
   return c.html(render(nonce), status);
 }
@@ -37,6 +37,17 @@ export async function signedIn(c: Context<AppEnv>, run: (user: ConsoleUser, form
     }
   }
   return run(auth.user, form);
+}
+
+/** signedIn for admin pages: an approver without the admin role gets the audited 403. */
+export function signedInAdmin(c: Context<AppEnv>, run: (user: ConsoleUser, form: FormData | null) => Promise<Response>): Promise<Response> {
+  return signedIn(c, async (user, form) => {
+    if (!user.roles.admin) {
+      await auditConsoleRefusal(c, "not_admin", { principal: user.principal, workspace: user.workspace });
+      return forbidden(c);
+    }
+    return run(user, form);
+  });
 }
 
 function csrfOk(expected: string, sent: unknown): boolean {

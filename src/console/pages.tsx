@@ -19,7 +19,8 @@ header button{background:transparent;color:#fff;border-color:#fff}
 .status{font-weight:600}.notice{border-left:4px solid #1f4fd1;background:#f4f7ff;padding:.5rem 1rem}.error{border-left:4px solid #a4161a;background:#fff5f5;padding:.5rem 1rem}
 textarea{font:inherit;width:100%;max-width:40rem}label{display:block;font-weight:600;margin:.5rem 0 .25rem}.actions{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-end}
 .filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end}.field label{margin:0}.field input,.field select{font:inherit}
-.legend{display:flex;gap:1rem;flex-wrap:wrap;list-style:none;padding:0}figure{margin:0}`;
+.legend{display:flex;gap:1rem;flex-wrap:wrap;list-style:none;padding:0}figure{margin:0}
+label.check{font-weight:400;margin:.2rem 0}fieldset{border:1px solid #d0d5dc;border-radius:6px;margin:.75rem 0}details{margin:1rem 0}`;
 
 export interface LayoutProps {
   title: string;
@@ -49,6 +50,7 @@ export function Layout(p: LayoutProps) {
                 {p.user.roles.admin && <a href="/console/audit">Audit</a>}
                 {p.user.roles.admin && <a href="/console/sessions">Sessions</a>}
                 {p.user.roles.admin && <a href="/console/policy">Policy</a>}
+                {p.user.roles.admin && <a href="/console/proposals">Proposals</a>}
               </nav>
               <span>
                 {p.user.email ?? p.user.principal} · {p.user.workspace}

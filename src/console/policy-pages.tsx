@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { PolicyChange } from "../policy/diff";
+import type { PolicyError } from "../policy/document";
 import type { PolicySnapshot } from "../policy/types";
 import type { ConsoleUser } from "./auth";
 import { Layout } from "./pages";
@@ -29,7 +30,7 @@ export function grantMatrix(snapshot: PolicySnapshot): { tools: string[]; rows: 
   return { tools, rows };
 }
 
-export function PolicyPage(p: { nonce: string; user: ConsoleUser; versions: VersionRow[]; snapshot: PolicySnapshot; diff: { version: number; changes: PolicyChange[] } | null }) {
+export function PolicyPage(p: { nonce: string; user: ConsoleUser; versions: VersionRow[]; snapshot: PolicySnapshot; diff: { version: number; changes: PolicyChange[] } | null; flash?: string | undefined }) {
   const head = p.versions[0];
   const matrix = grantMatrix(p.snapshot);
   return (
@@ -42,7 +43,17 @@ export function PolicyPage(p: { nonce: string; user: ConsoleUser; versions: Vers
       ) : (
         <p>No policy is applied in this workspace yet.</p>
       )}
-      <p class="muted">Apply a new version with <code>gatehouse policy apply policy.yaml</code>; it is validated, versioned and audited.</p>
+      {p.flash && (
+        <p class="notice" role="status">
+          {p.flash}
+        </p>
+      )}
+      <h2>Upload a new version</h2>
+      <p class="muted">
+        Paste the YAML or choose the file, then preview: it is validated and diffed against the current version before anything is applied. A change that
+        widens write access waits for a second admin (see Proposals). The same with <code>gatehouse policy apply policy.yaml</code>.
+      </p>
+      <UploadForm csrf={p.user.csrf} text="" />
       <h2>Effective grants</h2>
       <table>
         <caption class="muted">Principal or group × tool: the tool's tier where granted.</caption>
@@ -109,6 +120,106 @@ export function PolicyPage(p: { nonce: string; user: ConsoleUser; versions: Vers
               ))}
             </ul>
           )}
+        </>
+      )}
+    </Layout>
+  );
+}
+
+function UploadForm(p: { csrf: string; text: string }) {
+  return (
+    <form method="post" action="/console/policy/preview" enctype="multipart/form-data">
+      <input type="hidden" name="csrf" value={p.csrf} />
+      <label for="policy-document">Policy YAML</label>
+      <textarea id="policy-document" name="document" rows={8} spellcheck={false}>
+        {p.text}
+      </textarea>
+      <label for="policy-file">Or a policy file</label>
+      <input id="policy-file" type="file" name="file" accept=".yaml,.yml,.json,application/yaml,application/json" />
+      <p>
+        <button class="primary" type="submit">
+          Validate and preview
+        </button>
+      </p>
+    </form>
+  );
+}
+
+export interface PolicyPreview {
+  base: number;
+  changes: string[];
+  reasons: string[];
+}
+
+/** The checked upload: its errors, or the diff against the current version, whether it would be held, and Apply. */
+export function PolicyPreviewPage(p: { nonce: string; user: ConsoleUser; text: string; errors: PolicyError[]; preview: PolicyPreview | null; flash?: string }) {
+  return (
+    <Layout title="Policy preview" nonce={p.nonce} user={p.user}>
+      <p>
+        <a href="/console/policy">← Policy</a>
+      </p>
+      <h1>Policy preview</h1>
+      {p.flash && (
+        <p class="error" role="alert">
+          {p.flash}
+        </p>
+      )}
+      {p.errors.length > 0 && (
+        <>
+          <p class="error" role="alert">
+            The policy was not applied: fix these and preview again.
+          </p>
+          <ul data-errors>
+            {p.errors.map((e) => (
+              <li>
+                <code>{e.path}</code>: {e.message}
+              </li>
+            ))}
+          </ul>
+          <UploadForm csrf={p.user.csrf} text={p.text} />
+        </>
+      )}
+      {p.preview && (
+        <>
+          <p>
+            Valid. Against the current version {p.preview.base}, applying it changes:
+          </p>
+          {p.preview.changes.length === 0 ? (
+            <p>Nothing.</p>
+          ) : (
+            <ul data-diff>
+              {p.preview.changes.map((ch) => (
+                <li>
+                  <code>{ch}</code>
+                </li>
+              ))}
+            </ul>
+          )}
+          {p.preview.reasons.length > 0 ? (
+            <div class="notice" data-held>
+              <p>This change widens write access, so it is held until a second admin approves it:</p>
+              <ul>
+                {p.preview.reasons.map((r) => (
+                  <li>{r}</li>
+                ))}
+              </ul>
+            </div>
+          ) : (
+            <p class="muted">It applies at once.</p>
+          )}
+          <form method="post" action="/console/policy/apply">
+            <input type="hidden" name="csrf" value={p.user.csrf} />
+            <input type="hidden" name="base_version" value={String(p.preview.base)} />
+            <label for="policy-reviewed">The document to apply</label>
+            <textarea id="policy-reviewed" name="document" rows={12} readonly spellcheck={false}>
+              {p.text}
+            </textarea>
+            <p>
+              <button class="primary" type="submit">
+                {p.preview.reasons.length > 0 ? "Propose for approval" : "Apply"}
+              </button>
+            </p>
+          </form>
         </>
       )}
     </Layout>

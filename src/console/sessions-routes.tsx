@@ -6,7 +6,9 @@ import { nowSeconds } from "../lib/clock";
 import { DEFAULT_SESSION_POLICY } from "../oauth/session-policy";
 import { auditConsoleRefusal, type ConsoleUser } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
-import { SessionsPage, type SessionListRow, type TaskListRow } from "./sessions-pages";
+import { SecretPage, SessionsPage, type SessionListRow, type TaskFormData, type TaskListRow } from "./sessions-pages";
+import { createOrProposeTask } from "../admin/proposals";
+import { TASK_SPEC_HELP, parseTaskSpec, rotateTaskSecret } from "../admin/tasks";
 
 /** Active sessions and task clients of the admin's workspace, with revoke (docs/security.md revocation, §8). */
 export const sessionsConsole = new Hono<AppEnv>();
@@ -23,15 +25,21 @@ function admin(c: Context<AppEnv>, run: (user: ConsoleUser, form: FormData | nul
 
 async function show(c: Context<AppEnv>, user: ConsoleUser, status: 200 | 400 | 404, flash?: { kind: "notice" | "error"; text: string }): Promise<Response> {
   const now = nowSeconds();
-  const [sessions, tasks] = await c.env.DB.batch([
+  const [sessions, tasks, taskIds, tools] = await c.env.DB.batch([
     c.env.DB.prepare(
       `SELECT s.id, s.client_id, c.client_name, s.principal_id, s.scope, s.created_at, s.last_used_at, s.expires_at FROM sessions s LEFT JOIN oauth_clients c ON c.client_id = s.client_id
        WHERE s.workspace_id = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2 AND s.last_used_at > ?2 - ${DEFAULT_SESSION_POLICY.idleSeconds} ORDER BY s.last_used_at DESC LIMIT 200`,
     ).bind(user.workspace, now),
     c.env.DB.prepare("SELECT client_id, client_name, principal_id, tools, token_ttl, expires_at, last_used_at, created_at, created_by FROM oauth_clients WHERE kind = 'task' AND workspace_id = ? ORDER BY created_at DESC LIMIT 200").bind(user.workspace),
+    c.env.DB.prepare("SELECT id FROM principals WHERE workspace_id = ? AND kind = 'task' ORDER BY id").bind(user.workspace),
+    c.env.DB.prepare("SELECT name, kind FROM tools WHERE workspace_id = ? ORDER BY ordinal").bind(user.workspace),
   ]);
+  const form: TaskFormData = {
+    tasks: ((taskIds?.results ?? []) as Array<{ id: string }>).map((r) => r.id.replace(/^task:/, "")),
+    tools: (tools?.results ?? []) as Array<{ name: string; kind: string }>,
+  };
   return page(c, status, (n) => (
-    <SessionsPage nonce={n} user={user} sessions={(sessions?.results ?? []) as SessionListRow[]} tasks={(tasks?.results ?? []) as TaskListRow[]} now={now} {...(flash ? { flash } : {})} />
+    <SessionsPage nonce={n} user={user} sessions={(sessions?.results ?? []) as SessionListRow[]} tasks={(tasks?.results ?? []) as TaskListRow[]} form={form} now={now} {...(flash ? { flash } : {})} />
   ));
 }
 
@@ -46,5 +54,46 @@ sessionsConsole.post("/revoke", (c) =>
     const r = await revokeInWorkspace(c, { id: user.principal, workspace: user.workspace }, kind, value, "revoked_in_console");
     if (!r.ok) return show(c, user, 404, { kind: "error", text: `No such ${kind} in workspace ${user.workspace}.` });
     return c.redirect(`/console/sessions?revoked=${kind}`, 303);
+  }),
+);
+
+// POST /console/sessions/tasks: create a task client. Its secret is on the response page only, once (the page is
+// no-store; D1 keeps its hash). A client with a write tool is held for a second admin, and the page says so.
+sessionsConsole.post("/tasks", (c) =>
+  admin(c, async (user, form) => {
+    const now = nowSeconds();
+    const str = (k: string) => {
+      const v = form?.get(k);
+      return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
+    };
+    const expires = str("expires_at");
+    const spec = parseTaskSpec(
+      {
+        task: str("task"),
+        tools: (form?.getAll("tools") ?? []).filter((t): t is string => typeof t === "string"),
+        ...(str("ttl_seconds") ? { ttl_seconds: str("ttl_seconds") } : {}),
+        // A date input sends YYYY-MM-DD: the client ends at the end of that day (UTC).
+        ...(expires ? { expires_at: /^\d{4}-\d{2}-\d{2}$/.test(expires) ? `${expires}T23:59:59Z` : expires } : {}),
+        ...(str("name") ? { name: str("name") } : {}),
+      },
+      now,
+    );
+    if (!spec) return show(c, user, 400, { kind: "error", text: `Not created: ${TASK_SPEC_HELP}` });
+    const r = await createOrProposeTask(c, { id: user.principal, workspace: user.workspace }, spec);
+    if (!r.ok) return show(c, user, 400, { kind: "error", text: `Not created: ${r.message}` });
+    return page(c, r.held ? 202 : 201, (n) => (
+      <SecretPage nonce={n} user={user} title={r.held ? "Task client proposed" : "Task client created"} clientId={r.client.clientId} secret={r.secret} detail={`${spec.task}: ${spec.tools.join(", ")}, ${spec.ttl}-second tokens, until ${new Date(spec.expiresAt * 1000).toISOString()}`} {...(r.proposal ? { proposalId: r.proposal.id } : {})} />
+    ));
+  }),
+);
+
+// POST /console/sessions/rotate: a new secret for a live task client (the old one stops working at once).
+sessionsConsole.post("/rotate", (c) =>
+  admin(c, async (user, form) => {
+    const clientId = form?.get("client_id");
+    if (typeof clientId !== "string" || clientId.length === 0 || clientId.length > 254) return show(c, user, 400, { kind: "error", text: "Choose a task client." });
+    const r = await rotateTaskSecret(c, { id: user.principal, workspace: user.workspace }, clientId);
+    if (!r.ok) return show(c, user, 404, { kind: "error", text: `No live task client ${clientId} in workspace ${user.workspace}.` });
+    return page(c, 200, (n) => <SecretPage nonce={n} user={user} title="Secret rotated" clientId={clientId} secret={r.secret} detail="The previous secret no longer works." />);
   }),
 );

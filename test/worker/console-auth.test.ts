@@ -1,9 +1,10 @@
-import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
 import { nowSeconds } from "../../src/lib/clock";
 import { CONSOLE_IDLE_SECONDS } from "../../src/console/session";
 import { afterEach, describe, expect, it } from "vitest";
-import { ORIGIN, freshIp, get, hidden, postForm, setClock } from "./oauth-helpers";
+import { freshIp, get, hidden, postForm, setClock } from "./oauth-helpers";
+import { consoleSignIn, cookieOf } from "./console-session";
 import { inOneRateWindow } from "../support/rate-window";
 
 /**
@@ -11,34 +12,6 @@ import { inOneRateWindow } from "../support/rate-window";
  * flow with PKCE, the session cookie's attributes, CSRF on POST, the idle timeout and the login-CSRF check.
  * The browser scenarios (deep link, approve, axe) are in test/e2e/console.test.ts.
  */
-const cookieOf = (res: Response, name: string) => (res.headers.get("set-cookie") ?? "").split(/,(?=\s*\w+=)/).map((c) => c.trim()).find((c) => c.startsWith(`${name}=`));
-
-async function consoleSignIn(email: string, scopes: string[], returnTo = "/console/approvals/abc123") {
-  const start = await get(returnTo);
-  expect(start.status).toBe(302);
-  expect(start.headers.get("location")).toBe(`/console/login?return_to=${encodeURIComponent(returnTo)}`);
-  const login = await get(start.headers.get("location")!);
-  expect(login.status).toBe(302);
-  const loginCookie = cookieOf(login, "gh_console_login")!;
-  expect(loginCookie).toMatch(/HttpOnly/i);
-  expect(loginCookie).toMatch(/SameSite=Lax/i);
-  const authorize = new URL(login.headers.get("location")!);
-  expect(authorize.pathname).toBe("/authorize");
-  expect(Object.fromEntries(authorize.searchParams)).toMatchObject({ client_id: "gatehouse-console", redirect_uri: `${ORIGIN}/console/callback`, code_challenge_method: "S256", scope: "gatehouse:approve gatehouse:admin", response_type: "code" });
-  const page = await SELF.fetch(authorize.href, { redirect: "manual", headers: { "cf-connecting-ip": freshIp() } });
-  const html = await page.text();
-  const authz = cookieOf(page, "gh_authz")!.split(";")[0]!;
-  const form = { request: hidden(html, "request")!, csrf: hidden(html, "csrf")! };
-  const consent = await postForm("/authorize/login", { ...form, email }, { Cookie: authz });
-  expect(consent.status).toBe(200);
-  await consent.body?.cancel();
-  const pairs: Array<[string, string]> = [["request", form.request], ["csrf", form.csrf], ["workspace", "demo"], ...scopes.map((s): [string, string] => ["scope", s]), ["decision", "allow"]];
-  const back = await postForm("/authorize/consent", pairs, { Cookie: authz });
-  expect(back.status).toBe(302);
-  const callback = new URL(back.headers.get("location")!);
-  return { callback, loginCookie: loginCookie.split(";")[0]! };
-}
-
 afterEach(async () => setClock(0));
 
 describe("console sign-in", () => {
