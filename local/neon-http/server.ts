@@ -10,7 +10,7 @@ import { cancelRunningStatement } from "./cancel";
 import { errorResponse, plainErrorBody } from "./errors";
 import { execute } from "./execute";
 import { batchResponseHeaders, NEON_REQUEST_HEADERS, parseRequestHeaders } from "./headers";
-import { MAX_REQUEST_BYTES } from "./limits";
+import { KEEP_ALIVE_TIMEOUT_MS, MAX_REQUEST_BYTES } from "./limits";
 import { parsePayload } from "./payload";
 import type { Lease } from "./pools";
 import { PoolRegistry } from "./pools";
@@ -49,6 +49,7 @@ export async function startNeonEndpoint(opts: NeonEndpointOptions): Promise<Neon
   const postgres = { host: opts.pgHost, port: opts.pgPort };
   const context: Context = { pools: new PoolRegistry(postgres, log), postgres, log, hooks: opts.testHooks ? new TestHooks() : undefined };
   const server = createServer((req, res) => void route(req, res, context));
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: "127.0.0.1", port: opts.port }, () => {
