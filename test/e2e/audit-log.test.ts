@@ -63,52 +63,8 @@ describe("audit log", () => {
     expect(rows.length).toBe(11);
   });
 
-  it("refuses the call when the audit store refuses the intent, and runs nothing", async () => {
-    await d1("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events WHEN NEW.event = 'tool.call' AND NEW.tool = 'numbered' BEGIN SELECT RAISE(ABORT, 'audit store down'); END;");
-    try {
-      const client = await connectClient(e2e.mcpUrl, await devToken(e2e, { user: "tester@example.com", workspace: "e2e" }));
-      const r = (await client.callTool({ name: "numbered", arguments: { upto: 1 } })) as { isError?: boolean; content: Array<{ text: string }>; structuredContent?: unknown };
-      await client.close();
-      expect(r.isError).toBe(true);
-      expect(r.content[0]!.text).toBe("The call was refused because the audit log is unavailable. Nothing was run. Try again later.");
-      expect(r.structuredContent).toBeUndefined();
-    } finally {
-      await d1("DROP TRIGGER audit_down;");
-    }
-  });
-
-  it("loses and doubles nothing under load: 5,000 calls at concurrency 32 give 5,000 rows, and the chain verifies", async () => {
-    const token = await devToken(e2e, { user: "tester@example.com", workspace: "e2e" });
-    const jti = String(jwtPayload(token).jti);
-    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "numbered", arguments: { upto: 2 } } });
-    const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
-    let next = 0;
-    let ok = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < 5000) {
-          next++;
-          const res = await fetch(e2e.mcpUrl, { method: "POST", headers, body });
-          const json = (await res.json()) as { result?: { structuredContent?: { row_count: number } } };
-          if (json.result?.structuredContent?.row_count === 2) ok++;
-        }
-      }),
-    );
-    console.log(`5000 tool calls at concurrency 32: ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    expect(ok).toBe(5000);
-    let counts: Array<{ n: number; ids: number; done: number }> = [];
-    for (let i = 0; i < 15; i++) {
-      counts = await queryD1(e2e.stateDir, `SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(outcome = 'ok') AS done FROM audit_events WHERE token_jti = ${sqlString(jti)} AND event = 'tool.call'`);
-      if (counts[0]!.done === 5000) break;
-    }
-    expect(counts[0]).toEqual({ n: 5000, ids: 5000, done: 5000 });
-    const verify = await gatehouse("audit", "verify");
-    expect(verify.stderr).toBe("");
-    expect(verify.stdout).toMatch(/^audit chain OK: \d+ sealed rows/);
-    // A correctness test, not a timing one (throughput is `npm run bench`'s): on a loaded 2-core machine the 5,000
-    // calls took over a minute, so the limit is generous.
-  }, 240_000);
+  // The audit store refusing the intent, and 20,000 calls under load, are resilience cases (test/resilience/,
+  // docs/reliability.md): they run on their own stack and prove from Postgres that a refused call ran nothing.
 
   it("exports JSONL and CSV of the admin's own workspace only, and `audit verify` detects an edited row", async () => {
     const csv = await gatehouse("audit", "export", "--format", "csv", "--filter", "event=policy.applied");
@@ -119,7 +75,8 @@ describe("audit log", () => {
     expect(jsonl.some((r) => r.workspace === "demo")).toBe(true);
     // The e2e workspace and rows of no workspace (registrations, refused tokens) are for operators only.
     expect(jsonl.every((r) => r.workspace === "demo")).toBe(true);
-    // Tamper with a sealed row, verify, then restore it.
+    // Tamper with a sealed row, verify, then restore it. `audit verify` seals what is complete first.
+    expect((await gatehouse("audit", "verify")).code).toBe(0);
     const [victim] = await queryD1<{ seq: number; outcome: string }>(e2e.stateDir, "SELECT seq, outcome FROM audit_events WHERE hash IS NOT NULL AND outcome = 'denied' ORDER BY seq LIMIT 1");
     await d1(`UPDATE audit_events SET outcome = 'ok' WHERE seq = ${victim!.seq}`);
     try {
