@@ -87,7 +87,8 @@ describe("audit log", () => {
       await d1(`UPDATE audit_events SET outcome = 'denied' WHERE seq = ${victim!.seq}`);
     }
     expect((await gatehouse("audit", "verify")).code).toBe(0);
-  });
+    // Nine CLI and `wrangler d1 execute` processes, each several seconds on a loaded 2-core machine.
+  }, 180_000);
 
   it("holds no token, secret, password or signing key anywhere in the audit log", async () => {
     const dump = JSON.stringify(await queryD1(e2e.stateDir, "SELECT * FROM audit_events"));
