@@ -49,6 +49,26 @@ describe("gatehouse policy CLI and admin API", () => {
     expect(audit[0]!.detail).toMatch(new RegExp(`^version ${before[0]!.v + 1} [0-9a-f]{16}: 1 change\\(s\\)$`));
   });
 
+  it("holds a write-widening apply for a second admin: the proposer cannot approve it, admin2 can, once", async () => {
+    const doc = parse(await readFile(demoFile, "utf8")) as Record<string, any>;
+    doc.grants.push({ tools: ["update_opportunity_stage"], users: ["dana@example.com"] });
+    const widened = join(e2e.stateDir, "demo-widened.yaml");
+    await writeFile(widened, stringify(doc));
+    const before = await queryD1<{ v: number }>(e2e.stateDir, "SELECT MAX(version) AS v FROM policy_versions WHERE workspace_id = 'demo'");
+    const held = await gatehouse("policy", "apply", widened, "--dev");
+    expect(held.code).toBe(0);
+    expect(held.stdout).toContain("why: grants write tool update_opportunity_stage to user:dana@example.com");
+    const id = /proposal ([0-9a-f]+)/.exec(held.stdout)![1]!;
+    expect((await gatehouse("proposals", "list", "--dev")).stdout).toContain(id);
+    const own = await gatehouse("proposals", "approve", id, "--dev");
+    expect(own.code).toBe(1);
+    expect(own.stderr).toContain("another admin must approve it");
+    const approved = await gatehouse("proposals", "approve", id, "--dev", "--user", "admin2@example.com");
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`${id}: applied by user:admin2@example.com (workspace demo version ${before[0]!.v + 1})`);
+    expect((await gatehouse("proposals", "approve", id, "--dev", "--user", "admin2@example.com")).stderr).toContain("already applied");
+  });
+
   it("refuses an apply without an admin token", async () => {
     const res = await gatehouse("policy", "apply", demoFile);
     expect(res.code).toBe(2);
