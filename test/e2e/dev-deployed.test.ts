@@ -97,13 +97,16 @@ beforeAll(async () => {
     server!.stdout!.on("data", onData);
     server!.stderr!.on("data", onData);
   });
-  await within(Promise.race([ready, serverExit.then(() => Promise.reject(new Error(`npm run dev:deployed exited:\n${output}`)))]), 110_000, `npm run dev:deployed to start:\n${output}`);
+  // Generous: on a loaded machine wrangler applying the D1 migrations alone has taken a minute.
+  await within(Promise.race([ready, serverExit.then(() => Promise.reject(new Error(`npm run dev:deployed exited:\n${output}`)))]), 230_000, "npm run dev:deployed to start").catch((e: unknown) => {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${output}`);
+  });
   origin = /^ {2}Origin +(\S+)/m.exec(output)![1]!;
   password = /password: (\S+)/.exec(output)![1]!;
   const envFile = /^ {2}source (\S+)$/m.exec(output)![1]!;
   shellEnv = { ...env, ...(await sourced(envFile)), HOME: dir, XDG_CONFIG_HOME: join(dir, "config"), NO_COLOR: "1" };
   browser = await launchChromium();
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await browser?.close();
