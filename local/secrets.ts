@@ -13,14 +13,17 @@ export interface LocalSecrets {
   taskClient?: { clientId: string; clientSecret: string };
   /** Sent by the dev tools to the Worker's /dev/* endpoints (X-Gatehouse-Dev-Secret). */
   devSecret?: string;
+  /** AUDIT_ANCHOR_KEY: signs the audit chain's head (docs/audit.md "Anchoring"). */
+  anchorKey?: string;
 }
 
 export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
   if (existsSync(file)) {
     const secrets = JSON.parse(await readFile(file, "utf8")) as LocalSecrets;
-    if (secrets.taskClient && secrets.devSecret) return secrets;
+    if (secrets.taskClient && secrets.devSecret && secrets.anchorKey) return secrets;
     secrets.taskClient ??= newTaskClient();
     secrets.devSecret ??= generatePassword();
+    secrets.anchorKey ??= generateSigningJwk();
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     return secrets;
   }
@@ -30,6 +33,7 @@ export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
     signingKey: generateSigningJwk(),
     taskClient: newTaskClient(),
     devSecret: generatePassword(),
+    anchorKey: generateSigningJwk(),
   };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });

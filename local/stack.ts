@@ -90,6 +90,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         PUBLIC_ORIGIN: workerUrl,
         ...(deployment ? { DEV_ENDPOINTS: "false" } : { NEON_LOCAL_ENDPOINT: neon.url, DEV_ENDPOINTS: "true", DEV_SECRET: secrets.devSecret! }),
         SIGNING_KEY: secrets.signingKey,
+        AUDIT_ANCHOR_KEY: secrets.anchorKey!,
         DB_URL_REPORTING: roleUrls.reporting,
         DB_URL_DIAGNOSTIC: roleUrls.diagnostic,
         DB_URL_WRITER: roleUrls.writer,

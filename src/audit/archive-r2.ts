@@ -51,6 +51,21 @@ async function advance(db: D1Database, index: BatchIndex, key: string, nowMs: nu
     .run();
 }
 
+/**
+ * Writes a key once: a key that already holds these bytes (a repeated run) is left alone, so a bucket lock on the
+ * archive's prefixes never refuses a retry; a key holding other bytes is an error, never overwritten.
+ */
+async function putOnce(bucket: R2Bucket, key: string, body: Uint8Array, options: R2PutOptions): Promise<void> {
+  if (await bucket.head(key)) {
+    const existing = await bucket.get(key);
+    if (existing && (await sha256Bytes(new Uint8Array(await existing.arrayBuffer()))) === (await sha256Bytes(body))) return;
+    throw new Error(`archive key ${key} already holds different bytes`);
+  }
+  await bucket.put(key, body, options);
+}
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
 /** Writes one batch: every object, then its manifest, then the index entry. Each put has returned before the next. */
 async function writeBatch(bucket: R2Bucket, rows: AuditRow[]): Promise<{ index: BatchIndex; key: string }> {
   const objects: ObjectManifest[] = [];
@@ -60,13 +75,13 @@ async function writeBatch(bucket: R2Bucket, rows: AuditRow[]): Promise<{ index: 
     const last = part.rows[part.rows.length - 1]!;
     const key = objectKey(part.workspace, part.day, first.seq, last.seq);
     const manifest: ObjectManifest = { key, workspace: part.workspace, day: part.day, first_seq: first.seq, last_seq: last.seq, rows: part.rows.length, head_hash: String(last.hash), sha256: await sha256Bytes(body), bytes: body.byteLength };
-    await bucket.put(key, body, { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, sha256: manifest.sha256 });
-    await bucket.put(manifestKey(key), JSON.stringify(manifest), { httpMetadata: { contentType: "application/json" } });
+    await putOnce(bucket, key, body, { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, sha256: manifest.sha256 });
+    await putOnce(bucket, manifestKey(key), utf8(JSON.stringify(manifest)), { httpMetadata: { contentType: "application/json" } });
     objects.push(manifest);
   }
   const index = batchIndex(rows, objects);
   const key = indexKey(index.first_seq, index.last_seq);
-  await bucket.put(key, JSON.stringify(index), { httpMetadata: { contentType: "application/json" } });
+  await putOnce(bucket, key, utf8(JSON.stringify(index)), { httpMetadata: { contentType: "application/json" } });
   return { index, key };
 }
 
