@@ -53,10 +53,10 @@ describe("D1 migrations and schema.sql", () => {
     expect(describeSchema(database(readMigration(migrationFiles()[0]!)))).toEqual(describeSchema(database(read("test/fixtures/d1-release-1/schema.sql"))));
   });
 
-  it.each([
+  it.for([
     ["d1-release-1", FIRST_RELEASE],
     ["d1-release-2", SECOND_RELEASE],
-  ])("the fixture %s/schema.sql is that release's schema.sql from git history (skipped where history is absent)", (fixture, commit, ctx) => {
+  ] as const)("the fixture %s/schema.sql is that release's schema.sql from git history (skipped where history is absent)", ([fixture, commit], ctx) => {
     let historic: string;
     try {
       historic = execFileSync("git", ["show", `${commit}:schema.sql`], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
