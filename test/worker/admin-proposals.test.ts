@@ -7,6 +7,7 @@ import { compilePolicy } from "../../src/policy/compile";
 import { applyCompiledPolicy } from "../../src/policy/store-d1";
 import { basic, get, postForm, postJson, readJson, setClock, toolNames, type Json } from "./oauth-helpers";
 import { tokenFor } from "./tokens";
+import { claimProposalStatements } from "../../src/admin/proposals-store-d1";
 
 // The two-person rule on the admin API (docs/console.md "Proposals"): a policy apply or task client that widens write
 // access is held (202) until a second admin approves it; the proposer never can, whatever client they use; an
@@ -189,5 +190,27 @@ describe("two-person rule: task clients", () => {
     expect((await token()).status).toBe(401);
     const fresh = await postForm("/token", { grant_type: "client_credentials", scope: "db:read" }, { Authorization: basic(clientId, rotated.body.client_secret as string) });
     expect(fresh.status).toBe(200);
+  });
+});
+
+describe("two-person rule: the approval's claim", () => {
+  it("aborts the whole batch (nothing it carries is written) when the proposal is not pending or the policy moved", async () => {
+    const proposed = await apply(grantWriteToSalesOps(), await admin1());
+    const id = (proposed.body.proposal as Json).id as string;
+    const base = await head();
+    const marker = () => env.DB.prepare("INSERT INTO revocations (kind, value, workspace_id, revoked_at, reason, revoked_by) VALUES ('token', ?, 'demo', 0, 'claim-test', 'test')").bind(crypto.randomUUID());
+    const now = Math.floor(Date.now() / 1000);
+    const count = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM revocations WHERE reason = 'claim-test'").first<{ n: number }>())!.n;
+    // The wrong head (as if another version had been applied in between): refused, and the marker rolled back.
+    await expect(env.DB.batch([...claimProposalStatements(env.DB, { id, workspace: "demo", by: "user:admin2@example.com", now, expectedHead: base + 1 }), marker()])).rejects.toThrow(/NOT NULL constraint failed: admin_proposals\.id/);
+    // The proposer: refused the same way.
+    await expect(env.DB.batch([...claimProposalStatements(env.DB, { id, workspace: "demo", by: "user:admin@example.com", now, expectedHead: base }), marker()])).rejects.toThrow(/NOT NULL/);
+    expect(await count()).toBe(0);
+    expect(await stateOf(id)).toBe("pending");
+    // The right one claims it once; a second claim is refused.
+    await env.DB.batch([...claimProposalStatements(env.DB, { id, workspace: "demo", by: "user:admin2@example.com", now, expectedHead: base }), marker()]);
+    await expect(env.DB.batch([...claimProposalStatements(env.DB, { id, workspace: "demo", by: "user:admin2@example.com", now, expectedHead: base }), marker()])).rejects.toThrow(/NOT NULL/);
+    expect(await count()).toBe(1);
+    expect(await stateOf(id)).toBe("applied");
   });
 });
