@@ -36,6 +36,7 @@ Gatehouse is running (started in ${((performance.now() - started) / 1000).toFixe
                   wes@example.com    account executive: pipeline_coverage, my_opportunities, update_opportunity_stage (approved by maria)
                   maria@example.com  approver: npx gatehouse approvals list --dev
                   admin@example.com  admin (no tools)
+                  admin2@example.com second admin: approves what admin@example.com proposes (console "Proposals")
   Demo task       nightly-revenue-report: revenue_summary, 10-minute tokens (client_credentials)
                   client_id     ${stack.secrets.taskClient!.clientId}
                   client_secret ${stack.secrets.taskClient!.clientSecret}
