@@ -43,16 +43,20 @@ export async function startWranglerDev(opts: {
   httpsCertificate?: { keyPath: string; certPath: string };
   /** Resolves true once the Worker answers; the default GETs / over http on 127.0.0.1. */
   probe?: () => Promise<boolean>;
+  /** The user Worker's V8 inspector (npm run bench profiles through it); any free port by default. */
+  inspectorPort?: number;
+  /** More environment for wrangler (e.g. X_LOCAL_OBSERVABILITY=false). */
+  env?: Record<string, string>;
 }): Promise<WranglerDev> {
   const args = [
     WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.persistTo, "--env-file", opts.envFile,
-    "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn",
+    "--inspector-port", String(opts.inspectorPort ?? 0), "--show-interactive-dev-session=false", "--log-level", "warn",
     // GET /__scheduled runs the Cron Trigger once (local only): wrangler dev does not fire crons by itself.
     "--test-scheduled",
     ...(opts.https || opts.httpsCertificate ? ["--local-protocol", "https"] : []),
     ...(opts.httpsCertificate ? ["--https-key-path", opts.httpsCertificate.keyPath, "--https-cert-path", opts.httpsCertificate.certPath] : []),
   ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...wranglerEnv(), ...opts.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const recent: string[] = [];
   const onData = (d: Buffer) => {
     for (const line of d.toString().split("\n")) {
