@@ -13,6 +13,7 @@ import { checkWriteStatements } from "../src/policy/write-check";
 import { err, field, out, terminalSafe, write } from "./terminal";
 import { currentUrl, login, logout, storedAccessToken } from "./login";
 import { credentialsPath, normalizeUrl } from "./credentials";
+import { toOcsf } from "../src/audit/ocsf";
 
 /** The same PostgreSQL parser the Worker uses, from the package's WASM. */
 async function nodeParser() {
@@ -30,8 +31,10 @@ async function nodeParser() {
  *   token --user <email> [--scope]  dev only: a token for a demo user
  *   keys generate                   a new signing key (private JWK) for `wrangler secret put SIGNING_KEY`
  *   audit tail [--follow] [--filter k=v …]   recent audit rows, one line each
- *   audit export [--format jsonl|csv] [--out file] [--filter k=v …]
- *   audit verify                    seal and check the whole hash chain against its anchor (server side)
+ *   audit export [--format jsonl|csv|ocsf] [--out file] [--from iso] [--to iso] [--filter k=v …]
+ *                                   the R2 archive's rows, then D1's hot window (docs/audit.md "Archive")
+ *   audit verify [--archive]        seal and check the hash chain against its anchors (server side); --archive
+ *                                   from the archive's first row through the hot window
  *   approvals list [--all]          pending requests for your approver groups (GATEHOUSE_TOKEN with gatehouse:approve;
  *                                   --dev --user <email> mints one from the local stack)
  *   approvals approve <id> [--reason …] | approvals deny <id> --reason …
@@ -58,6 +61,9 @@ const { values, positionals } = parseArgs({
     json: { type: "boolean", default: false },
     user: { type: "string" },
     scope: { type: "string" },
+    from: { type: "string" },
+    to: { type: "string" },
+    archive: { type: "boolean", default: false },
     format: { type: "string", default: "jsonl" },
     out: { type: "string" },
     follow: { type: "boolean", default: false },
@@ -181,38 +187,70 @@ if (cmd === "policy" && sub === "validate") {
   out(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
 } else if (cmd === "audit" && (sub === "export" || sub === "verify" || sub === "tail")) {
   const filters = new URLSearchParams((values.filter ?? []).map((f) => f.split("=", 2) as [string, string]));
-  const page = async (after: number, format: string, limit = 10000) => {
+  if (values.from) filters.set("from", values.from);
+  if (values.to) filters.set("to", values.to);
+  const page = async (after: number, format: string, limit = 10000, path = "/export") => {
     const token = await adminToken();
     const q = new URLSearchParams(filters);
     q.set("after", String(after));
     q.set("format", format);
-    q.set("limit", String(limit));
-    const res = await fetch(`${values.url}/admin/api/audit/export?${q}`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
+    if (path === "/export") q.set("limit", String(limit));
+    const res = await fetch(`${values.url}/admin/api/audit${path}?${q}`, { headers: { Authorization: `Bearer ${token}` } }).catch(() => fail(`cannot reach ${values.url}`));
+    // A server without an archive answers 404 on /archive: its export is D1's alone.
+    if (path === "/archive" && res.status === 404) return { text: "", next: null, end: 0 };
     if (!res.ok) fail(`export refused (${res.status}): ${await res.text()}`);
-    return { text: await res.text(), next: res.headers.get("x-next-cursor") };
+    return { text: await res.text(), next: res.headers.get("x-next-cursor"), end: Number(res.headers.get("x-archive-end") ?? 0) };
   };
+  // The archive's rows (up to its recorded end) and then D1's rows after that end: each row once, in seq order.
   const all = async (format: string): Promise<string> => {
     let out = "";
+    const add = (text: string) => (out += format === "csv" && out.length > 0 ? text.slice(text.indexOf("\r\n") + 2) : text);
+    let end = 0;
     for (let after = 0; ; ) {
+      const p = await page(after, format, 10000, "/archive");
+      end = Math.max(end, p.end);
+      add(p.text);
+      if (!p.next) break;
+      after = Number(p.next);
+    }
+    for (let after = end; ; ) {
       const p = await page(after, format);
-      out += format === "csv" && after > 0 ? p.text.slice(p.text.indexOf("\r\n") + 2) : p.text;
+      add(p.text);
       if (!p.next) return out;
       after = Number(p.next);
     }
   };
   if (sub === "export") {
-    if (values.format !== "jsonl" && values.format !== "csv") fail("--format is jsonl or csv", 2);
-    const text = await all(values.format);
+    if (values.format !== "jsonl" && values.format !== "csv" && values.format !== "ocsf") fail("--format is jsonl, csv or ocsf", 2);
+    // ocsf: the JSONL rows, each mapped to an OCSF 1.3.0 event (src/audit/ocsf.ts, docs/audit.md "SIEM export").
+    const text =
+      values.format === "ocsf"
+        ? (await all("jsonl"))
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => `${JSON.stringify(toOcsf(JSON.parse(l) as Record<string, unknown>))}\n`)
+            .join("")
+        : await all(values.format);
     // Escaped in a file too (it is read with `cat` as often as parsed); JSONL stays lossless, see cli/terminal.ts.
     if (values.out) await writeFile(values.out, terminalSafe(text, { keepNewlines: true }));
     else write(text);
   } else if (sub === "verify") {
-    // The server seals and checks the whole chain (every workspace); an admin sees only the verdict.
-    const res = await fetch(`${values.url}/admin/api/audit/verify`, { headers: { Authorization: `Bearer ${await adminToken()}` } }).catch(() => fail(`cannot reach ${values.url}`));
-    const verdict = (await res.json()) as { ok: boolean; rows: number; seq?: number; reason?: string; head?: { seq: number; hash: string } | null };
-    if (!res.ok) fail(`verify refused (${res.status})`);
-    if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.rows} rows verified before it)`);
-    out(`audit chain OK: ${verdict.rows} sealed rows, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}`);
+    // The server seals and checks the whole chain (every workspace); an admin sees only the verdict. With --archive
+    // it goes through the R2 archive in bounded steps, each continuing from the previous step's head.
+    type Verdict = { ok: boolean; rows: number; seq?: number; reason?: string; head?: { seq: number; hash: string } | null; next?: { after: number; prev: string } };
+    let rows = 0;
+    let query = values.archive ? "?archive=1" : "";
+    let verdict: Verdict;
+    for (;;) {
+      const res = await fetch(`${values.url}/admin/api/audit/verify${query}`, { headers: { Authorization: `Bearer ${await adminToken()}` } }).catch(() => fail(`cannot reach ${values.url}`));
+      if (!res.ok) fail(`verify refused (${res.status})`);
+      verdict = (await res.json()) as Verdict;
+      rows += verdict.rows;
+      if (!verdict.ok || !verdict.next) break;
+      query = `?archive=1&after=${verdict.next.after}&prev=${verdict.next.prev}`;
+    }
+    if (!verdict.ok) fail(`audit chain BROKEN at seq ${verdict.seq}: ${verdict.reason} (${rows} rows verified before it)`);
+    out(`audit chain OK: ${rows} sealed rows${values.archive ? " (archive and hot window)" : ""}, head seq ${verdict.head?.seq ?? "-"} ${verdict.head?.hash.slice(0, 16) ?? ""}`);
   } else {
     let after = 0;
     for (;;) {
