@@ -34,6 +34,15 @@ async function head(db: D1Database, workspace: string): Promise<{ version: numbe
   return { version: row.version, compiled: checked.ok ? await compilePolicy(checked.policy) : undefined };
 }
 
+/**
+ * Why applying `after` over the head needs a second admin. A head whose stored document no longer compiles (an
+ * older schema) cannot be compared: then every change is held, not none (only a workspace's first policy is free).
+ */
+function holdReasons(before: { version: number; compiled: CompiledPolicy | undefined }, after: CompiledPolicy): string[] {
+  if (before.version > 0 && !before.compiled) return [`the current version ${before.version} can no longer be compared with (its stored document does not validate), so any change is reviewed`];
+  return policyHoldReasons(before.compiled, after);
+}
+
 const headVersion = async (db: D1Database, workspace: string) =>
   (await db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(workspace).first<{ v: number }>())?.v ?? 0;
 
@@ -79,7 +88,7 @@ export async function previewPolicy(c: Context<AppEnv>, workspace: string, polic
   const before = await head(c.env.DB, workspace);
   const after = await compilePolicy(policy);
   const diff = diffPolicies(before.compiled, after);
-  return { base: before.version, changes: diff.length === 0 ? [] : formatChanges(diff).split("\n"), reasons: policyHoldReasons(before.compiled, after) };
+  return { base: before.version, changes: diff.length === 0 ? [] : formatChanges(diff).split("\n"), reasons: holdReasons(before, after) };
 }
 
 export { headVersion };
@@ -97,7 +106,7 @@ export async function applyOrProposePolicy(c: Context<AppEnv>, admin: Admin, pol
   // The console applies what the admin previewed: over another version the diff would not be the one reviewed.
   if (opts.previewedOn !== undefined && opts.previewedOn !== before.version) return { held: false, conflict: true };
   const after = await compilePolicy(policy);
-  const reasons = policyHoldReasons(before.compiled, after);
+  const reasons = holdReasons(before, after);
   if (reasons.length > 0) {
     const changes = formatChanges(diffPolicies(before.compiled, after)).split("\n");
     return { held: true, proposal: await propose(c, admin, "policy", JSON.stringify(policy), { reasons, changes }, before.version) };

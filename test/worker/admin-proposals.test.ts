@@ -214,3 +214,18 @@ describe("two-person rule: the approval's claim", () => {
     expect(await stateOf(id)).toBe("applied");
   });
 });
+
+describe("two-person rule: a head that cannot be compared", () => {
+  it("holds any change when the current version's stored document no longer validates", async () => {
+    const v = await head();
+    const stored = await env.DB.prepare("SELECT hash, document FROM policy_versions WHERE workspace_id = 'demo' AND version = ?").bind(v).first<{ hash: string; document: string }>();
+    const old = JSON.parse(stored!.document) as Doc;
+    old.retired_key = true;
+    await env.DB.prepare("INSERT INTO policy_versions (workspace_id, version, hash, applied_at, applied_by, document) VALUES ('demo', ?, ?, ?, 'older-schema', ?)").bind(v + 1, stored!.hash, new Date().toISOString(), JSON.stringify(old)).run();
+    const doc = demo();
+    doc.tools.revenue_summary.description += " (harmless)";
+    const res = await apply(doc, await admin1());
+    expect(res.status).toBe(202);
+    expect((res.body.proposal as Json).reasons).toEqual([`the current version ${v + 1} can no longer be compared with (its stored document does not validate), so any change is reviewed`]);
+  });
+});
