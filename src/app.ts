@@ -15,7 +15,7 @@ import { revokeRoutes } from "./oauth/revoke-routes";
 import { adminRoutes } from "./admin/routes";
 import { bootstrapRoutes } from "./admin/bootstrap-routes";
 import { approvalRoutes } from "./approvals/routes";
-import { authenticate } from "./mcp/authenticate";
+import { verifyBearer } from "./mcp/authenticate";
 import { handleMcp, methodNotAllowed } from "./mcp/route";
 import { devRoutes } from "./dev/routes";
 import { consoleRoutes } from "./console/routes";
@@ -60,7 +60,7 @@ app.route("/token", tokenRoutes);
 app.route("/revoke", revokeRoutes);
 
 app.on(["GET", "DELETE", "PUT", "PATCH"], "/mcp", () => methodNotAllowed());
-app.post("/mcp", authenticate, handleMcp);
+app.post("/mcp", verifyBearer, handleMcp);
 
 // Approvers first: their routes need the approve scope, not the admin scope of the rest of /admin/api. The
 // first-run bootstrap authenticates with its own one-time secret, before any admin exists.

@@ -1,4 +1,4 @@
-import type { Principal } from "./policy/types";
+import type { Caller } from "./caller";
 import type { AccessClaims } from "./oauth/claims";
 import type { PolicySnapshot } from "./policy/types";
 
@@ -36,17 +36,14 @@ export type Bindings = Env & {
   AUDIT_ANCHOR_URL?: string;
 };
 
-export interface Caller {
-  claims: AccessClaims;
-  principal: Principal;
-  /** The client's registered name, when it has one (audit only). */
-  clientName?: string;
-}
+export type { Caller } from "./caller";
 
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    /** The verified access token's claims (/mcp, before the caller's state is read). */
+    claims: AccessClaims;
     caller: Caller;
     policy: PolicySnapshot;
     /** The workspace an OAuth request turned out to concern (a known session, code or task client): its audit rows' workspace. */

@@ -10,6 +10,27 @@ export interface ApprovalView {
   refusal_reported?: number;
 }
 
+/** A stored approval request (the `approvals` table). */
+export interface ApprovalRow extends ApprovalView {
+  workspace_id: string;
+  tool: string;
+  args: string;
+  args_hash: string;
+  sql_text: string;
+  approver_group: string;
+  requester: string;
+  session_id: string | null;
+  client_id: string | null;
+  created_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+  reason: string | null;
+  executed_at: number | null;
+  execution_audit_id: string | null;
+  refusal_reported: number;
+  on_behalf_of: string | null;
+}
+
 /** Default lifetime of a request, pending or approved (seconds). */
 export const APPROVAL_TTL_SECONDS = 30 * 60;
 

@@ -1,24 +1,6 @@
-import type { ApprovalStatus, ApprovalView } from "./state";
+import type { ApprovalRow, ApprovalStatus } from "./state";
 
-export interface ApprovalRow extends ApprovalView {
-  workspace_id: string;
-  tool: string;
-  args: string;
-  args_hash: string;
-  sql_text: string;
-  approver_group: string;
-  requester: string;
-  session_id: string | null;
-  client_id: string | null;
-  created_at: number;
-  decided_by: string | null;
-  decided_at: number | null;
-  reason: string | null;
-  executed_at: number | null;
-  execution_audit_id: string | null;
-  refusal_reported: number;
-  on_behalf_of: string | null;
-}
+export type { ApprovalRow };
 
 export function latestApproval(db: D1Database, q: { workspace: string; tool: string; requester: string; argsHash: string }): Promise<ApprovalRow | null> {
   return db
@@ -76,4 +58,10 @@ export function listApprovals(db: D1Database, q: { status?: string; groups: stri
     .prepare("SELECT * FROM approvals WHERE workspace_id = ? AND (? IS NULL OR status = ?) AND approver_group IN (SELECT value FROM json_each(?)) ORDER BY created_at DESC LIMIT ?")
     .bind(q.workspace, q.status ?? null, q.status ?? null, JSON.stringify(q.groups), q.limit)
     .all<ApprovalRow>();
+}
+
+/** The admin who created a task client: a task's write request may not be approved by them (two people). */
+export async function taskClientCreator(db: D1Database, clientId: string): Promise<string | null> {
+  const row = await db.prepare("SELECT created_by FROM oauth_clients WHERE client_id = ? AND kind = 'task'").bind(clientId).first<{ created_by: string | null }>();
+  return row?.created_by ?? null;
 }

@@ -1,6 +1,6 @@
-import type { AuditEvent, RequestContext } from "./event";
+import type { AuditCompletion, AuditEvent, RequestContext } from "./event";
 import { FLOOD_ROWS_PER_MINUTE, FOLD_BATCH, FOLD_BATCHES_PER_RUN, floodMinute } from "./flood";
-import { AuditUnavailable, recordAudit } from "./store-d1";
+import { AuditUnavailable, completeAudit, recordAudit } from "./store-d1";
 
 const COUNT = `INSERT INTO audit_counters (minute, flood_key, event, outcome, rule, workspace, principal, principal_kind, ip, count)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
@@ -20,6 +20,27 @@ export async function recordBounded(env: { DB: D1Database; RL_60: RateLimit }, f
   } catch (cause) {
     throw new AuditUnavailable("audit store refused the counter", { cause });
   }
+}
+
+const COUNT_IF_DELETED = `INSERT INTO audit_counters (minute, flood_key, event, outcome, rule, workspace, principal, principal_kind, ip, count)
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1 WHERE changes() > 0
+  ON CONFLICT (minute, flood_key, event, outcome, rule, workspace) DO UPDATE SET count = count + 1`;
+
+/**
+ * A call the rate limit refused after its intent row was already written (the limit is checked in parallel with
+ * that write, tools/pipeline.ts): within the key's per-minute allowance the row is completed as the refusal;
+ * past it, the still unsealed `started` row is replaced by one more on the minute's counter, in one transaction,
+ * so throttled calls grow D1 no more than other refusals do.
+ */
+export async function recordThrottled(env: { DB: D1Database; RL_60: RateLimit }, floodKey: string, intent: AuditEvent, completion: AuditCompletion, ctx: RequestContext): Promise<void> {
+  const { success } = await env.RL_60.limit({ key: `audit:${floodKey}` });
+  if (success) return completeAudit(env.DB, intent.id, completion);
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM audit_events WHERE id = ? AND outcome = 'started' AND hash IS NULL").bind(intent.id),
+    env.DB.prepare(COUNT_IF_DELETED).bind(
+      floodMinute(intent.time), floodKey, intent.event, completion.outcome, completion.rule ?? "", intent.workspace ?? "", intent.principal ?? null, intent.principalKind ?? null, ctx.ip ?? null,
+    ),
+  ]);
 }
 
 // The same rows in both statements: a D1 batch is one transaction, and the insert does not touch audit_counters.

@@ -1,4 +1,5 @@
 import type { AuditCompletion, AuditEvent, RequestContext } from "./event";
+import { AuditUnavailable } from "./unavailable";
 
 const COLUMNS = [
   "id", "time", "event", "outcome", "rule", "request_id", "principal", "principal_kind", "client_id", "client_name",
@@ -18,9 +19,7 @@ function values(e: AuditEvent, ctx: RequestContext): unknown[] {
   ];
 }
 
-export class AuditUnavailable extends Error {
-  readonly code = "ERR_AUDIT_UNAVAILABLE";
-}
+export { AuditUnavailable };
 
 /**
  * One audit row as a prepared statement, for a caller to put in the same `db.batch` as the decision it records:
@@ -31,6 +30,22 @@ export class AuditUnavailable extends Error {
 export function auditStatement(db: D1Database, event: AuditEvent, ctx: RequestContext, opts: { ifChanged?: boolean } = {}): D1PreparedStatement {
   const sql = opts.ifChanged ? `INSERT INTO audit_events (${COLUMNS.join(", ")}) SELECT ${COLUMNS.map(() => "?").join(", ")} WHERE changes() > 0` : INSERT;
   return db.prepare(sql).bind(...values(event, ctx));
+}
+
+const CLIENT_NAME = COLUMNS.indexOf("client_name");
+const CLIENT_ID = COLUMNS.indexOf("client_id");
+const INTENT = `INSERT INTO audit_events (${COLUMNS.join(", ")}) SELECT ${COLUMNS.map((c) =>
+  c === "client_name" ? "COALESCE(?, (SELECT substr(client_name, 1, 200) FROM oauth_clients WHERE client_id = ?))" : "?",
+).join(", ")}`;
+
+/**
+ * A tool call's intent row as a prepared statement, for the batch that also reads the caller's state
+ * (tools/ports-d1.ts): the client's registered name is not known before that read, so the row takes it from
+ * `oauth_clients` in the same transaction when the event does not carry it.
+ */
+export function intentStatement(db: D1Database, event: AuditEvent, ctx: RequestContext): D1PreparedStatement {
+  const v = values(event, ctx);
+  return db.prepare(INTENT).bind(...v.slice(0, CLIENT_NAME + 1), v[CLIENT_ID], ...v.slice(CLIENT_NAME + 1));
 }
 
 /** Writes one audit row and resolves only once D1 has accepted it (the fail-closed intent of docs/security.md step 4). */

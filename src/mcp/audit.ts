@@ -4,25 +4,13 @@ import { recordBounded } from "../audit/flood-d1";
 import { principalFloodKey } from "../audit/flood";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
-
-/** The audit fields every row about a caller's request carries: who, through which client, session and token. */
-export function callerFields(caller: Caller) {
-  return {
-    principal: caller.principal.id,
-    principalKind: caller.principal.kind,
-    clientId: caller.claims.client_id,
-    ...(caller.clientName ? { clientName: caller.clientName.slice(0, 200) } : {}),
-    sessionId: caller.claims.sid,
-    tokenJti: caller.claims.jti,
-    workspace: caller.principal.workspace,
-  };
-}
+import { callerFields } from "../audit/caller-fields";
 
 /**
  * A decision on /mcp that runs no tool (a listing, a refusal before execution): recorded without holding the
  * response, and past the caller's first rows of a minute only counted (audit/flood.ts), so listings and unknown or
  * throttled tools cannot grow D1 without bound. Tool calls that execute record their intent durably first instead
- * (tools/run.ts).
+ * (tools/pipeline.ts).
  */
 export function auditDecision(
   deps: { env: { DB: D1Database; RL_60: RateLimit }; request: RequestContext; waitUntil: (p: Promise<unknown>) => void },

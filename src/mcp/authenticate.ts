@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv, Caller } from "../env";
+import type { AccessClaims } from "../oauth/claims";
+import type { PolicySnapshot } from "../policy/types";
 import { configFor } from "../http/config";
 import { extractBearer } from "../oauth/bearer";
 import { verifyAccessToken } from "../oauth/access-token";
@@ -24,10 +26,10 @@ async function auditRefusal(c: Context<AppEnv>, failure: TokenFailure, workspace
 }
 
 /** `workspace`: only for a token this gateway signed (revoked, or its principal left the policy): that workspace's row. */
-function unauthorized(c: Context<AppEnv>, failure: TokenFailure, workspace?: string): Response {
+export function unauthorized(c: Context<AppEnv>, failure: TokenFailure, workspace?: string, opts: { audited?: boolean } = {}): Response {
   const config = configFor(c.env);
   const error = wireErrorFor(failure);
-  c.executionCtx.waitUntil(auditRefusal(c, failure, workspace).catch(() => undefined));
+  if (!opts.audited) c.executionCtx.waitUntil(auditRefusal(c, failure, workspace).catch(() => undefined));
   const status = error === "invalid_request" ? 400 : 401;
   c.header("WWW-Authenticate", bearerChallenge(config, error));
   c.header("Cache-Control", "no-store");
@@ -35,10 +37,11 @@ function unauthorized(c: Context<AppEnv>, failure: TokenFailure, workspace?: str
 }
 
 /**
- * Bearer authentication for /mcp (docs/security.md step 1): verify the token, check revocation against D1, and resolve
- * the principal with its groups against the workspace's current policy version.
+ * Bearer authentication, the part without I/O (docs/security.md step 1): the token's signature and claims, with
+ * the key ring imported once per isolate. Sets `claims`; the caller's state is read by resolveCaller, or for a
+ * tool call together with its audit intent (tools/ports-d1.ts).
  */
-export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const verifyBearer: MiddlewareHandler<AppEnv> = async (c, next) => {
   const config = configFor(c.env);
   const bearer = extractBearer(c.req.header("authorization"), new URL(c.req.url));
   if (!bearer.ok) return unauthorized(c, bearer.failure);
@@ -51,15 +54,15 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const verified = await verifyAccessToken(bearer.token, ring, { issuer: config.issuer, audience: config.resource, now: nowSeconds() });
   if (!verified.ok) return unauthorized(c, verified.failure);
-  const claims = verified.claims;
-  const state = await readCallerState(c.env.DB, { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti, iat: claims.iat });
-  if (state.revoked) return unauthorized(c, { kind: "revoked", what: state.revoked }, claims.ws);
-  if (!state.member) return unauthorized(c, { kind: "bad_claims", reason: "principal_not_in_workspace" }, claims.ws);
-  const snapshot = await policyAt(c.env.DB, claims.ws, state.version);
-  c.set("policy", snapshot);
-  c.set("caller", {
+  c.set("claims", verified.claims);
+  await next();
+};
+
+/** The caller as the token and a policy snapshot describe it; `clientName` once the caller state has been read. */
+export function callerOf(claims: AccessClaims, snapshot: PolicySnapshot, clientName?: string): Caller {
+  return {
     claims,
-    ...(state.clientName ? { clientName: state.clientName } : {}),
+    ...(clientName ? { clientName } : {}),
     principal: {
       id: claims.sub,
       kind: claims.pk,
@@ -67,6 +70,32 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
       groups: principalGroups(snapshot, claims.sub, claims.groups ?? []),
       workspace: claims.ws,
     },
+  };
+}
+
+/**
+ * The caller's state against D1 (one round trip): revocation, workspace membership and the workspace's current
+ * policy version, whose snapshot resolves the principal's groups (loaded once per isolate and version). Either
+ * the caller and policy, or the 401 to answer.
+ */
+export async function resolveCaller(c: Context<AppEnv>, claims: AccessClaims): Promise<{ ok: true; caller: Caller; policy: PolicySnapshot } | { ok: false; response: Response }> {
+  const state = await readCallerState(c.env.DB, { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti, iat: claims.iat });
+  if (state.revoked) return { ok: false, response: unauthorized(c, { kind: "revoked", what: state.revoked }, claims.ws) };
+  if (!state.member) return { ok: false, response: unauthorized(c, { kind: "bad_claims", reason: "principal_not_in_workspace" }, claims.ws) };
+  const policy = await policyAt(c.env.DB, claims.ws, state.version);
+  return { ok: true, caller: callerOf(claims, policy, state.clientName), policy };
+}
+
+/** Bearer authentication with the caller's state read at once (the admin API); sets `claims`, `caller` and `policy`. */
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  let verified = false;
+  const refused = await verifyBearer(c, async () => {
+    verified = true;
   });
+  if (!verified) return refused ?? c.res;
+  const resolved = await resolveCaller(c, c.get("claims"));
+  if (!resolved.ok) return resolved.response;
+  c.set("policy", resolved.policy);
+  c.set("caller", resolved.caller);
   await next();
 };

@@ -1,19 +1,7 @@
-import { Validator } from "@cfworker/json-schema";
 import type { Principal, ToolDefinition } from "../policy/types";
+import { validatorOf } from "./catalog";
 
 export type ArgumentsResult = { ok: true; values: unknown[]; redacted: Record<string, unknown> } | { ok: false; message: string };
-
-const validators = new Map<string, Validator>();
-
-function validatorFor(tool: ToolDefinition): Validator {
-  const key = `${tool.name}@${tool.version}`;
-  let v = validators.get(key);
-  if (!v) {
-    v = new Validator(tool.inputSchema as never, "2020-12", false);
-    validators.set(key, v);
-  }
-  return v;
-}
 
 function identityValue(claim: string, principal: Principal): string | undefined {
   switch (claim) {
@@ -36,7 +24,7 @@ function identityValue(claim: string, principal: Principal): string | undefined 
 export function bindArguments(tool: ToolDefinition, args: unknown, principal: Principal): ArgumentsResult {
   const input = args === undefined ? {} : args;
   if (typeof input !== "object" || input === null || Array.isArray(input)) return { ok: false, message: "Arguments must be a JSON object." };
-  const result = validatorFor(tool).validate(input);
+  const result = validatorOf(tool).validate(input);
   if (!result.valid) {
     const detail = result.errors.slice(0, 3).map((e) => e.error);
     return { ok: false, message: `Invalid arguments for ${tool.name}. ${detail.join("; ")}` };

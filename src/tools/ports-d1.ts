@@ -1,0 +1,106 @@
+import type { Bindings, Caller } from "../env";
+import { readSecret } from "../env";
+import type { AuditEvent, RequestContext } from "../audit/event";
+import { AuditUnavailable, completeAudit, intentStatement, recordAudit } from "../audit/store-d1";
+import { recordBounded, recordThrottled } from "../audit/flood-d1";
+import { principalFloodKey } from "../audit/flood";
+import { claimApproval, finishApproval, insertApproval, latestApproval, markRefusalReported, taskClientCreator } from "../approvals/store-d1";
+import { credentialProblem, credentialsFrom } from "../policy/credentials";
+import { limiterFor, rateLimitKey } from "../policy/rate-limits";
+import { callerStateFrom, callerStateStatements, type CallerState } from "../policy/store-d1";
+import { nowSeconds } from "../lib/clock";
+import type { CallerGate, CallerVerdict, PipelinePorts } from "./ports";
+import { configureNeon, runReadOnly, runWrite } from "./neon";
+
+/** What the caller-state read means for a call decided on policy `version`. */
+export function verdictOf(state: CallerState, version: number): CallerVerdict {
+  if (state.revoked) return { kind: "refused", failure: { kind: "revoked", what: state.revoked } };
+  if (!state.member) return { kind: "refused", failure: { kind: "bad_claims", reason: "principal_not_in_workspace" } };
+  if (state.version !== version) return { kind: "stale", version: state.version };
+  return { kind: "ok", ...(state.clientName ? { clientName: state.clientName } : {}) };
+}
+
+/** A gate whose caller state was read before the decision: the intent is one insert. */
+export function checkedGate(db: D1Database, request: RequestContext): CallerGate {
+  return {
+    check: () => Promise.resolve({ kind: "ok" }),
+    async admit(intent) {
+      await recordAudit(db, intent, request);
+      return { kind: "ok" };
+    },
+  };
+}
+
+/**
+ * A gate for a call decided on the isolate's last known policy snapshot: the caller-state read (revocation of
+ * session, token, principal and client; membership; the policy version) and the audit intent go to D1's primary
+ * in one batch, one transaction, so the intent is recorded only together with a current answer about the caller.
+ * A refused or stale answer leaves the intent row behind for the pipeline to mark.
+ */
+export function deferredGate(db: D1Database, caller: Caller, version: number, request: RequestContext): CallerGate {
+  const claims = caller.claims;
+  const query = { workspace: claims.ws, sessionId: claims.sid, principal: claims.sub, clientId: claims.client_id, jti: claims.jti, iat: claims.iat };
+  let checked: Promise<CallerVerdict> | undefined;
+  return {
+    check: () => (checked ??= db.batch(callerStateStatements(db, query)).then((r) => verdictOf(callerStateFrom(r), version))),
+    async admit(intent: AuditEvent) {
+      let results;
+      try {
+        results = await db.batch([...callerStateStatements(db, query), intentStatement(db, intent, request)]);
+      } catch (cause) {
+        throw new AuditUnavailable("audit store refused the event", { cause });
+      }
+      return verdictOf(callerStateFrom(results), version);
+    },
+  };
+}
+
+/** The pipeline's ports over D1, Neon and the Workers bindings, for one request. */
+export function d1Ports(deps: { env: Bindings; request: RequestContext; waitUntil: (p: Promise<unknown>) => void; neonLocalEndpoint: string | undefined; caller: Caller; gate: CallerGate }): PipelinePorts {
+  const { env, request, caller } = deps;
+  const db = env.DB;
+  const floodKey = principalFloodKey(caller.principal.workspace, caller.principal.id);
+  return {
+    gate: deps.gate,
+    audit: {
+      record: (event) => recordAudit(db, event, request),
+      recordBounded: (event) => recordBounded(env, floodKey, event, request),
+      complete: (id, completion) => completeAudit(db, id, completion),
+      throttled: (intent, completion) => recordThrottled(env, floodKey, intent, completion, request),
+    },
+    db: {
+      bindingProblem(workspace, tool) {
+        const credentials = credentialsFrom(env);
+        return credentials.ok ? credentialProblem(credentials.bindings, workspace, tool.secret, tool.tier)?.message : credentials.message;
+      },
+      hasCredential: (tool) => readSecret(env, tool.secret) !== undefined,
+      execute(tool, statement) {
+        // hasCredential was checked before the intent; a secret cannot disappear within a request.
+        const connectionString = readSecret(env, tool.secret) ?? "";
+        configureNeon(deps.neonLocalEndpoint);
+        return (tool.kind === "write" ? runWrite : runReadOnly)(connectionString, statement, tool.limits.timeoutMs, Date.now);
+      },
+    },
+    approvals: {
+      latest: (key) => latestApproval(db, key),
+      file: (request) => insertApproval(db, request),
+      markRefusalReported: (id) => markRefusalReported(db, id),
+      claim: (id, auditId, now) => claimApproval(db, id, auditId, now),
+      finish: (id, status) => finishApproval(db, id, status),
+      taskCreator: (clientId) => taskClientCreator(db, clientId),
+    },
+    limiter: {
+      async allow(tool) {
+        const { success } = await limiterFor(env, tool.limits.ratePerMinute).limit({ key: rateLimitKey(caller.principal.workspace, caller.principal.id, tool.name) });
+        return success;
+      },
+    },
+    clock: { ms: Date.now, seconds: nowSeconds },
+    background: deps.waitUntil,
+    notify(body) {
+      const url = env.APPROVAL_WEBHOOK_URL;
+      if (!url) return;
+      deps.waitUntil(fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "approval.requested", ...body }) }).catch(() => undefined));
+    },
+  };
+}
