@@ -91,7 +91,8 @@ auditConsole.get("/export", (c) =>
 // Each verification is itself an audit row (audit.verify), which the overview shows as the last check.
 auditConsole.post("/verify", (c) =>
   admin(c, async (user, scope) => {
-    const verdict = await verifyDeploymentChain(c.env.DB);
+    // Also against the R2 archive's head and the latest signed chain head, like the admin API (docs/audit.md).
+    const verdict = await verifyDeploymentChain(c.env.DB, c.env);
     await recordOAuthEvent(c, {
       event: "audit.verify",
       outcome: verdict.ok ? "ok" : "error",
