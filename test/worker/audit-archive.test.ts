@@ -190,6 +190,22 @@ describe("the audit archive", () => {
     expect(await verifyArchive()).toMatchObject({ ok: true });
   });
 
+  it("never overwrites an archive key that holds other bytes (what a bucket lock would refuse anyway)", async () => {
+    await insert("occupied", 80 * DAY, "demo");
+    const now = Date.now() + 2 * HOUR;
+    await sealAudit(env.DB, now);
+    const row = await env.DB.prepare("SELECT seq FROM audit_events WHERE id = 'occupied'").first<{ seq: number }>();
+    const key = `audit/demo/${new Date(Date.now() - 80 * DAY).toISOString().slice(0, 10)}/${String(row!.seq).padStart(15, "0")}-${String(row!.seq).padStart(15, "0")}.jsonl.gz`;
+    await bucket.put(key, "someone else's bytes");
+    const progress = await archiveProgress(env.DB);
+    await expect(archiveAudit(env.DB, bucket, now)).rejects.toThrow("already holds different bytes");
+    expect(await (await bucket.get(key))!.text()).toBe("someone else's bytes");
+    expect(await archiveProgress(env.DB)).toEqual(progress);
+    await bucket.delete(key);
+    await archiveAudit(env.DB, bucket, now);
+    expect((await archiveProgress(env.DB))!.seq).toBe(row!.seq);
+  });
+
   it("without an archive bucket, purges nothing", async () => {
     await insert("no-bucket", 90 * DAY, "demo");
     const { AUDIT_ARCHIVE: _b, ...noArchive } = env;
