@@ -10,6 +10,7 @@ interface OverviewData {
   since: string;
   byOutcome: Array<{ outcome: string; n: number }>;
   pending: number;
+  proposals: number;
   blocked: number;
   topTools: Array<{ tool: string; n: number }>;
   lastVerify: { time: string; outcome: string; detail: string | null; principal: string | null } | null;
@@ -20,17 +21,19 @@ export async function overview(c: Context<AppEnv>, user: ConsoleUser): Promise<R
   const now = nowSeconds();
   const since = `${new Date(now * 1000).toISOString().slice(0, 10)}T00:00:00.000Z`;
   const ws = user.workspace;
-  const [outcomes, pending, tools, verify] = await c.env.DB.batch([
+  const [outcomes, pending, tools, verify, proposals] = await c.env.DB.batch([
     c.env.DB.prepare("SELECT outcome, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? GROUP BY outcome ORDER BY n DESC").bind(ws, since),
     c.env.DB.prepare("SELECT COUNT(*) AS n FROM approvals WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?").bind(ws, now),
     c.env.DB.prepare("SELECT tool, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? AND tool IS NOT NULL GROUP BY tool ORDER BY n DESC, tool LIMIT 5").bind(ws, since),
     c.env.DB.prepare("SELECT time, outcome, detail, principal FROM audit_events WHERE workspace = ? AND event = 'audit.verify' ORDER BY seq DESC LIMIT 1").bind(ws),
+    c.env.DB.prepare("SELECT COUNT(*) AS n FROM admin_proposals WHERE workspace_id = ? AND state = 'pending' AND expires_at > ?").bind(ws, now),
   ]);
   const byOutcome = (outcomes?.results ?? []) as OverviewData["byOutcome"];
   const data: OverviewData = {
     since,
     byOutcome,
     pending: ((pending?.results ?? []) as Array<{ n: number }>)[0]?.n ?? 0,
+    proposals: ((proposals?.results ?? []) as Array<{ n: number }>)[0]?.n ?? 0,
     blocked: byOutcome.find((o) => o.outcome === "blocked")?.n ?? 0,
     topTools: (tools?.results ?? []) as OverviewData["topTools"],
     lastVerify: ((verify?.results ?? []) as Array<OverviewData["lastVerify"]>)[0] ?? null,
@@ -58,6 +61,12 @@ function OverviewPage(p: { nonce: string; user: ConsoleUser; d: OverviewData }) 
             <th scope="row">Pending approvals</th>
             <td>
               <a href="/console/approvals">{d.pending}</a>
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Proposals waiting for a second admin</th>
+            <td>
+              <a href="/console/proposals">{d.proposals}</a>
             </td>
           </tr>
           <tr>

@@ -170,7 +170,7 @@ export function SessionsPage(p: { nonce: string; user: ConsoleUser; sessions: Se
                     ""
                   ) : (
                     <div class="actions">
-                      <Rotate csrf={p.user.csrf} clientId={t.client_id} label={`Rotate the secret of task client ${t.client_name ?? t.client_id}`} />
+                      <Rotate csrf={p.user.csrf} clientId={t.client_id} label={`Rotate secret of task client ${t.client_name ?? t.client_id}`} />
                       <Revoke csrf={p.user.csrf} kind="client" value={t.client_id} label={`Revoke task client ${t.client_name ?? t.client_id}`} />
                     </div>
                   )}

@@ -140,6 +140,14 @@ describe("console: the two-person rule", { timeout: 180_000 }, () => {
     expect(token.status).toBe(200);
     await page.goto(`${e2e.workerUrl}/console/sessions`);
     expect(await page.content()).not.toContain(secret);
+    // The new client's row, with Rotate secret and Revoke (each button's name includes its visible text).
+    expect(await page.locator(`tr[data-task="${clientId}"]`).count()).toBe(1);
+    expect(await axeProblems(page)).toEqual([]);
+    await page.locator(`tr[data-task="${clientId}"]`).getByRole("button", { name: "Rotate secret" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator("h1").textContent()).toBe("Secret rotated");
+    expect(await page.locator("[data-client-secret]").textContent()).not.toBe(secret);
+    await shot(page, "task-secret-rotated");
     await context.close();
   });
 });
