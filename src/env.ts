@@ -34,6 +34,10 @@ export type Bindings = Env & {
   AUDIT_ANCHOR_KEY?: string;
   /** Optional: each signed chain head is also POSTed here (JSON), e.g. to a log service outside Cloudflare. */
   AUDIT_ANCHOR_URL?: string;
+  /** Optional: base URL of an OTLP/HTTP receiver for audit telemetry (docs/audit.md "OpenTelemetry"). */
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  /** Optional secret: `key=value,…` headers sent with every OTLP request. */
+  OTEL_EXPORTER_OTLP_HEADERS?: string;
 };
 
 export type { Caller } from "./caller";

@@ -137,7 +137,11 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
     if (e instanceof AuditUnavailable) return { kind: "result", result: toolError(AUDIT_DOWN) };
     throw e;
   }
-  const finish = (c: Omit<AuditCompletion, "durationMs">) => p.background(p.audit.complete(auditId, { ...c, durationMs: p.clock.ms() - started }).catch(() => undefined));
+  const finish = (c: Omit<AuditCompletion, "durationMs">) => {
+    const done = { ...c, durationMs: p.clock.ms() - started };
+    p.audit.finished?.({ ...event, ...done });
+    p.background(p.audit.complete(auditId, done).catch(() => undefined));
+  };
   if (verdict.kind === "refused") {
     finish({ outcome: "denied", rule: `token:${describeTokenFailure(verdict.failure)}` });
     return { kind: "unauthorized", failure: verdict.failure, audited: true };

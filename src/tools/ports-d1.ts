@@ -2,6 +2,7 @@ import type { Bindings, Caller } from "../env";
 import { readSecret } from "../env";
 import type { AuditEvent, RequestContext } from "../audit/event";
 import { AuditUnavailable, completeAudit, intentStatement, recordAudit } from "../audit/store-d1";
+import { exportAuditEvent } from "../audit/otel-export";
 import { recordBounded, recordThrottled } from "../audit/flood-d1";
 import { principalFloodKey } from "../audit/flood";
 import { claimApproval, finishApproval, insertApproval, latestApproval, markRefusalReported, taskClientCreator } from "../approvals/store-d1";
@@ -63,10 +64,11 @@ export function d1Ports(deps: { env: Bindings; request: RequestContext; waitUnti
   return {
     gate: deps.gate,
     audit: {
-      record: (event) => recordAudit(db, event, request),
-      recordBounded: (event) => recordBounded(env, floodKey, event, request),
+      record: (event) => (exportAuditEvent(env, deps.waitUntil, event, request), recordAudit(db, event, request)),
+      recordBounded: (event) => (exportAuditEvent(env, deps.waitUntil, event, request), recordBounded(env, floodKey, event, request)),
       complete: (id, completion) => completeAudit(db, id, completion),
-      throttled: (intent, completion) => recordThrottled(env, floodKey, intent, completion, request),
+      throttled: (intent, completion) => (exportAuditEvent(env, deps.waitUntil, { ...intent, ...completion }, request), recordThrottled(env, floodKey, intent, completion, request)),
+      finished: (event) => exportAuditEvent(env, deps.waitUntil, event, request),
     },
     db: {
       bindingProblem(workspace, tool) {

@@ -33,6 +33,8 @@ export interface CallerGate {
 }
 
 export interface AuditSink {
+  /** A copy of a finished call's audit event for telemetry (audit/otel-export.ts); synchronous, never throws. */
+  finished?(event: AuditEvent): void;
   /** One row for a call that ran nothing (a refusal); resolves once stored. */
   record(event: AuditEvent): Promise<void>;
   /** The same, counted instead of stored past the caller's per-minute allowance (audit/flood.ts). */

@@ -6,6 +6,7 @@ import { freePort } from "../../local/postgres";
 import { startStack, type Stack } from "../../local/stack";
 import { ROOT } from "../../local/wrangler";
 import { startWebhookReceiver } from "../support/webhook-receiver";
+import { startOtlpReceiver } from "../support/otlp-receiver";
 import { startTestOidcProvider, type TestOidcProvider } from "../support/oidc-provider";
 
 declare module "vitest" {
@@ -22,6 +23,8 @@ declare module "vitest" {
       devSecret: string;
       /** Records approval webhooks; GET <webhookUrl>/received lists the bodies. */
       webhookUrl: string;
+      /** The OTLP/HTTP receiver the Worker exports audit telemetry to; GET <otlpUrl>/received lists the requests. */
+      otlpUrl: string;
       /** The upstream OpenID Connect provider the Worker is configured with (test/support/oidc-provider.ts). */
       oidc: { issuer: string; clientId: string; clientSecret: string };
     };
@@ -32,6 +35,7 @@ let stack: Stack | undefined;
 let stateDir: string | undefined;
 let idp: TestOidcProvider | undefined;
 let webhook: { url: string; stop(): Promise<void> } | undefined;
+let otlp: { url: string; stop(): Promise<void> } | undefined;
 
 /** One stack for the whole e2e suite, on free loopback ports, in a temporary directory removed afterwards. */
 export async function setup(project: TestProject): Promise<void> {
@@ -40,6 +44,7 @@ export async function setup(project: TestProject): Promise<void> {
   // Both ports are chosen first: the provider needs the Worker's callback URL, the Worker the provider's issuer.
   idp = await startTestOidcProvider({ port: await freePort(), redirectUri: `http://127.0.0.1:${ports.worker}/authorize/oidc/callback` });
   webhook = await startWebhookReceiver(await freePort());
+  otlp = await startOtlpReceiver(await freePort());
   try {
     stack = await startStack({
       stateDir,
@@ -56,12 +61,14 @@ export async function setup(project: TestProject): Promise<void> {
           DB_URL_WRITER: { tier: "write", workspaces: ["demo", "e2e"] },
         }),
         OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, OIDC_LABEL: "Test IdP", OIDC_GROUPS_CLAIM: "groups", APPROVAL_WEBHOOK_URL: `${webhook.url}/approvals`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_HEADERS: "x-otlp-token=e2e%20secret",
       },
       ...(process.env.GATEHOUSE_VERBOSE === "1" ? { log: (l: string) => console.log(l), progress: (l: string) => console.log(l) } : {}),
     });
   } catch (e) {
     await idp.stop();
     await webhook?.stop();
+    await otlp?.stop();
     throw e;
   }
   project.provide("e2e", {
@@ -76,6 +83,7 @@ export async function setup(project: TestProject): Promise<void> {
     devSecret: stack.secrets.devSecret!,
     oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
     webhookUrl: webhook.url,
+    otlpUrl: otlp.url,
   });
 }
 
@@ -83,5 +91,6 @@ export async function teardown(): Promise<void> {
   await stack?.stop();
   await idp?.stop();
   await webhook?.stop();
+  await otlp?.stop();
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 }
