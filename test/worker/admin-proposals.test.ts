@@ -229,3 +229,38 @@ describe("two-person rule: a head that cannot be compared", () => {
     expect((res.body.proposal as Json).reasons).toEqual([`the current version ${v + 1} can no longer be compared with (its stored document does not validate), so any change is reviewed`]);
   });
 });
+
+describe("two-person rule: transitions commit with their audit rows", () => {
+  it("stores no proposal and applies no approval when the audit row cannot be written", async () => {
+    const trigger = "CREATE TRIGGER IF NOT EXISTS proposals_audit_refuses BEFORE INSERT ON audit_events WHEN NEW.event LIKE 'proposal.%' BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END";
+    const count = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM admin_proposals").first<{ n: number }>())!.n;
+    // A head that compiles again, so the widening below is classified normally.
+    const reset = demo();
+    const checked = validatePolicy(reset);
+    if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+    await applyCompiledPolicy(env.DB, await compilePolicy(checked.policy), JSON.stringify(checked.policy), "test", new Date());
+    const before = await count();
+    await env.DB.prepare(trigger).run();
+    try {
+      const refused = await postJson("/admin/api/policy", grantWriteToSalesOps(), as(await admin1()));
+      expect(refused.status).toBe(503);
+      await refused.body?.cancel();
+      expect(await count()).toBe(before);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER IF EXISTS proposals_audit_refuses").run();
+    }
+    const proposed = await apply(grantWriteToSalesOps(), await admin1());
+    const id = (proposed.body.proposal as Json).id as string;
+    const v = await head();
+    await env.DB.prepare(trigger).run();
+    try {
+      const refused = await postJson(`/admin/api/proposals/${id}/approve`, {}, as(await admin2()));
+      expect(refused.status).toBe(503);
+      await refused.body?.cancel();
+    } finally {
+      await env.DB.prepare("DROP TRIGGER IF EXISTS proposals_audit_refuses").run();
+    }
+    expect(await head()).toBe(v);
+    expect(await stateOf(id)).toBe("pending");
+  });
+});
