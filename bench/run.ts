@@ -161,8 +161,17 @@ interface TargetResult {
 async function suite(target: Target, base: Base, resultsDir: string, stamp: string): Promise<TargetResult> {
   const client = new Client(target.origin);
   const dev = { workerUrl: target.origin, devSecret: base.secrets.devSecret! };
-  const token = await devToken(dev, { user: "bench@example.com", workspace: "bench" });
-  const list = kinds(base, token);
+  // Tokens on the sql tier live 10 minutes (README "Security model"); a slow run re-mints them between phases.
+  let minted = 0;
+  let list: Kind[] = [];
+  const fresh = async (): Promise<Kind[]> => {
+    if (Date.now() - minted > 240_000) {
+      list = kinds(base, await devToken(dev, { user: "bench@example.com", workspace: "bench" }));
+      minted = Date.now();
+    }
+    return list;
+  };
+  await fresh();
   const roles: Roles = () => ({ ...target.processes(), "local Neon endpoint": [base.neonPid], Postgres: descendants(process.pid).filter((p) => commandName(p) === "postgres") });
   const gatewayRoles = Object.keys(target.processes());
   const loadBefore = loadAverage();
@@ -182,7 +191,8 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
 
   const out: TargetResult["kinds"] = {};
   process.stdout.write(" · measuring");
-  for (const k of list) {
+  for (const name of list.map((k) => k.name)) {
+    const k = (await fresh()).find((x) => x.name === name)!;
     process.stdout.write(` ${k.name}`);
     const count = k.direct ? COUNTS.c1 : COUNTS.c1Other;
     // Gateway and direct in alternating blocks, so drift (GC, the other agents on this machine) hits both alike.
@@ -243,7 +253,7 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
   }
 
   // The CPU budget per process at c=32 (read): what each process spends per call, and how much of a core.
-  const read = list.find((k) => k.name === "read")!;
+  const read = (await fresh()).find((k) => k.name === "read")!;
   const b0 = cpuSnapshot(roles);
   const r32 = await drive(gatewayCall(client, read), COUNTS.concurrent, 32);
   const b1 = cpuSnapshot(roles);
@@ -255,7 +265,8 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
   // Isolate CPU per call from a V8 CPU profile of the user Worker, one profile per call kind.
   process.stdout.write(" profile");
   const profiler = await Inspector.connect(target.inspectorPort, "gatehouse");
-  for (const k of list) {
+  for (const name of list.map((k) => k.name)) {
+    const k = (await fresh()).find((x) => x.name === name)!;
     await drive(gatewayCall(client, k), 20, 1);
     await profiler.startProfile(PROFILE_INTERVAL_US);
     await drive(gatewayCall(client, k), COUNTS.profile, 1);
@@ -268,7 +279,10 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
 
   if (COUNTS.heap > 0) {
     process.stdout.write(` heap (${COUNTS.heap} calls)`);
-    await drive(gatewayCall(client, read), COUNTS.heap, 8);
+    for (let done = 0; done < COUNTS.heap; done += 2000) {
+      const k = (await fresh()).find((x) => x.name === "read")!;
+      await drive(gatewayCall(client, k), Math.min(2000, COUNTS.heap - done), 8);
+    }
     calls += COUNTS.heap;
   }
   const heapAfter = await profiler.heapAfterGc();
@@ -374,6 +388,7 @@ try {
     current = t;
     try {
       targets["wrangler dev"] = await suite(t, base, resultsDir, stamp);
+      await writeFile(join(resultsDir, `${stamp}.json`), JSON.stringify({ ...results, targets }, null, 2));
     } finally {
       await t.stop();
       current = undefined;
@@ -399,6 +414,7 @@ try {
 }
 results.targets = targets;
 results.duration_s = (performance.now() - started) / 1000;
+results.load_average_end = loadAverage();
 
 for (const [name, t] of Object.entries(targets)) printTarget(name, t);
 if (PROFILE) for (const [name, t] of Object.entries(targets)) printProfiles(name, t);
