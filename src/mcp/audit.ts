@@ -5,6 +5,7 @@ import { principalFloodKey } from "../audit/flood";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
 import { callerFields } from "../audit/caller-fields";
+import { exportAuditEvent, type OtelEnv } from "../audit/otel-export";
 
 /**
  * A decision on /mcp that runs no tool (a listing, a refusal before execution): recorded without holding the
@@ -13,21 +14,11 @@ import { callerFields } from "../audit/caller-fields";
  * (tools/pipeline.ts).
  */
 export function auditDecision(
-  deps: { env: { DB: D1Database; RL_60: RateLimit }; request: RequestContext; waitUntil: (p: Promise<unknown>) => void },
+  deps: { env: { DB: D1Database; RL_60: RateLimit } & OtelEnv; request: RequestContext; waitUntil: (p: Promise<unknown>) => void },
   caller: Caller,
   f: { event: string; outcome: Exclude<AuditOutcome, "started">; rule?: string; tool?: string; detail?: string },
 ): void {
-  deps.waitUntil(
-    recordBounded(
-      deps.env,
-      principalFloodKey(caller.principal.workspace, caller.principal.id),
-      {
-        id: randomId(),
-        time: new Date(nowSeconds() * 1000).toISOString(),
-        ...callerFields(caller),
-        ...f,
-      },
-      deps.request,
-    ).catch(() => undefined),
-  );
+  const event = { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...callerFields(caller), ...f };
+  exportAuditEvent(deps.env, deps.waitUntil, event, deps.request);
+  deps.waitUntil(recordBounded(deps.env, principalFloodKey(caller.principal.workspace, caller.principal.id), event, deps.request).catch(() => undefined));
 }

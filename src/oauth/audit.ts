@@ -8,6 +8,7 @@ import { clientIpKey } from "../http/client-ip";
 import { requestContext } from "../http/request-context";
 import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
+import { exportAuditEvent } from "../audit/otel-export";
 
 export interface OAuthAuditFields {
   event: string;
@@ -35,7 +36,10 @@ function withWorkspace(c: Context<AppEnv>, f: OAuthAuditFields): OAuthAuditField
 
 /** One audit row per token decision (docs/audit.md). Awaited: an OAuth decision is not answered before it is recorded. */
 export async function recordOAuthEvent(c: Context<AppEnv>, f: OAuthAuditFields): Promise<void> {
-  await recordAudit(c.env.DB, { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) }, requestContext(c));
+  const event = { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) };
+  const request = requestContext(c);
+  await recordAudit(c.env.DB, event, request);
+  exportAuditEvent(c.env, (p) => c.executionCtx.waitUntil(p), event, request);
 }
 
 /**
@@ -44,6 +48,8 @@ export async function recordOAuthEvent(c: Context<AppEnv>, f: OAuthAuditFields):
  */
 export async function recordOAuthRefusal(c: Context<AppEnv>, f: OAuthAuditFields): Promise<void> {
   const event = { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...withWorkspace(c, f) };
+  // Not exported as telemetry: anyone can send these without credentials, and a flood must not become one at the
+  // collector too; the log counts them (docs/audit.md "OpenTelemetry").
   await recordBounded(c.env, ipFloodKey(clientIpKey(c.req.header("cf-connecting-ip"))), event, requestContext(c));
 }
 
