@@ -20,7 +20,7 @@ const REQUIRED: Record<number, { all: string[]; oneOf: string[][] }> = {
 const at = (o: unknown, path: string): unknown => path.split(".").reduce<unknown>((v, k) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
 const present = (v: unknown) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
 
-const row = (over: Record<string, unknown>) => ({ seq: 7, id: "r7", time: "2026-11-29T10:00:00.000Z", request_id: "q1", principal: "user:wes@example.com", principal_kind: "user", client_id: "gatehouse-dev", ip: "127.0.0.1", user_agent: "curl/8", session_id: "s1", workspace: "demo", rule: null, ...over });
+const row = (over: Record<string, unknown>): Record<string, unknown> => ({ seq: 7, id: "r7", time: "2026-11-29T10:00:00.000Z", request_id: "q1", principal: "user:wes@example.com", principal_kind: "user", client_id: "gatehouse-dev", ip: "127.0.0.1", user_agent: "curl/8", session_id: "s1", workspace: "demo", rule: null, ...over });
 
 const rows = [
   row({ event: "tool.call", outcome: "ok", tool: "my_opportunities", sql_text: "SELECT 1", params: '{"stage":"proposal"}' }),
