@@ -117,25 +117,38 @@ function gatewayCall(client: Client, kind: Kind, extraHeaders: Record<string, st
   };
 }
 
-/** CPU time per process role (ms), for the budget. */
+/** CPU time per process role and pid (ms), for the budget. */
 type Roles = () => Record<string, number[]>;
-function cpuSnapshot(roles: Roles): Record<string, number> {
-  const out: Record<string, number> = {};
+type Snapshot = Record<string, Map<number, number>>;
+function cpuSnapshot(roles: Roles): Snapshot {
+  const out: Snapshot = {};
   for (const [role, pids] of Object.entries(roles())) {
-    out[role] = pids.reduce((a, p) => {
+    const m = new Map<number, number>();
+    for (const p of pids) {
       try {
-        return a + cpuMs(p);
+        m.set(p, cpuMs(p));
       } catch {
-        return a;
+        /* gone */
       }
-    }, 0);
+    }
+    out[role] = m;
   }
   const self = process.cpuUsage();
-  out["bench client (load generator)"] = (self.user + self.system) / 1000;
+  out["bench client (load generator)"] = new Map([[process.pid, (self.user + self.system) / 1000]]);
   return out;
 }
-function cpuDelta(a: Record<string, number>, b: Record<string, number>, calls: number): Record<string, number> {
-  return Object.fromEntries(Object.keys(b).map((k) => [k, (b[k]! - (a[k] ?? 0)) / calls]));
+/** CPU (ms) each role spent between two snapshots: per pid alive at the end (a process that exited meanwhile, e.g. a Postgres backend, is not counted). */
+function cpuBetween(a: Snapshot, b: Snapshot): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [role, pids] of Object.entries(b)) {
+    let ms = 0;
+    for (const [pid, v] of pids) ms += v - (a[role]?.get(pid) ?? 0);
+    out[role] = ms;
+  }
+  return out;
+}
+function cpuDelta(a: Snapshot, b: Snapshot, calls: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(cpuBetween(a, b)).map(([k, v]) => [k, v / calls]));
 }
 
 interface KindResult {
@@ -205,7 +218,7 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
       const c0 = cpuSnapshot(roles);
       const g = await drive(gatewayCall(client, k), m, 1);
       const c1 = cpuSnapshot(roles);
-      for (const [role, v] of Object.entries(c1)) cpu[role] = (cpu[role] ?? 0) + v - (c0[role] ?? 0);
+      for (const [role, v] of Object.entries(cpuBetween(c0, c1))) cpu[role] = (cpu[role] ?? 0) + v;
       gw.push(...g.samples);
       wall += g.wallMs;
       if (k.direct) dr.push(...(await drive(k.direct, m, 1)).samples);
@@ -268,6 +281,8 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
   for (const name of list.map((k) => k.name)) {
     const k = (await fresh()).find((x) => x.name === name)!;
     await drive(gatewayCall(client, k), 20, 1);
+    // Collect the previous phase's garbage first, so each kind's profile holds only its own GC.
+    await profiler.heapAfterGc();
     await profiler.startProfile(PROFILE_INTERVAL_US);
     await drive(gatewayCall(client, k), COUNTS.profile, 1);
     const profile = await profiler.stopProfile();

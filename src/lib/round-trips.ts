@@ -82,7 +82,7 @@ export interface CriticalPath {
   d1BeforeResponse: number;
   /** D1 round trips still running when the response was returned (off the critical path). */
   d1OpenAtResponse: number;
-  /** Whether a rate-limit call ran at the same time as a D1 call (neither ended before the other started). */
+  /** Whether a rate-limit call ran at the same time as a D1 call (neither ended before the other started); undefined without both. */
   rateLimitOverlapsD1: boolean | undefined;
   neon: number;
 }
@@ -97,7 +97,7 @@ export function criticalPath(events: RoundTrip[]): CriticalPath {
     d1BeforeNeon: d1.filter((e) => e.endSeq !== undefined && e.endSeq < firstNeon).length,
     d1BeforeResponse: d1.length,
     d1OpenAtResponse: d1.filter((e) => e.endSeq === undefined).length,
-    rateLimitOverlapsD1: rl.length === 0 ? undefined : rl.some((r) => d1.some((d) => overlaps(r, d))),
+    rateLimitOverlapsD1: rl.length === 0 || d1.length === 0 ? undefined : rl.some((r) => d1.some((d) => overlaps(r, d))),
     neon: neon.length,
   };
 }

@@ -45,6 +45,10 @@ describe("RoundTripRecorder", () => {
     await series.track("d1", "first", async () => undefined);
     await series.track("rl", "limit", async () => ({ success: true }));
     expect(criticalPath(series.events).rateLimitOverlapsD1).toBe(false);
+
+    const alone = new RoundTripRecorder(clock().now);
+    await alone.track("rl", "limit", async () => ({ success: true }));
+    expect(criticalPath(alone.events).rateLimitOverlapsD1).toBeUndefined();
   });
 
   it("counts only D1 round trips that ended before the Neon query started as awaited before it", async () => {
