@@ -105,13 +105,14 @@ export async function handleMcp(c: Context<AppEnv>): Promise<Response> {
   // its caller-state read joins the audit intent's round trip (mcp/call.ts); everything else reads the caller's
   // state first (one round trip), and is decided on the version that read found.
   const known = name !== undefined ? lastKnownPolicy(claims.ws) : undefined;
-  const optimistic = known ? decide(known, callerOf(claims, known), scopeTiers, name, now) : undefined;
+  const knownCaller = known ? callerOf(claims, known) : undefined;
+  const optimistic = known && knownCaller ? decide(known, knownCaller, scopeTiers, name, now) : undefined;
   let caller: Caller;
   let policy: PolicySnapshot;
   let decision: Decision | undefined;
   let gate: CallerGate;
-  if (known && deferrable(optimistic)) {
-    caller = callerOf(claims, known);
+  if (known && knownCaller && deferrable(optimistic)) {
+    caller = knownCaller;
     policy = known;
     decision = optimistic;
     gate = deferredGate(c.env.DB, caller, known.version, request);

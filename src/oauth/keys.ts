@@ -57,9 +57,11 @@ async function entryFrom(text: string, name: string, needPrivate: boolean): Prom
   return entry;
 }
 
+/** Key rings an isolate keeps: a deployment has one at a time, two around a rotation; older ones are dropped. */
+const MAX_RINGS = 4;
 const rings = new Map<string, Promise<KeyRing>>();
 
-/** Imports the key ring once per isolate (key import costs far more than a verification). */
+/** Imports the key ring once per isolate (key import costs far more than a verification), not per request. */
 export function loadKeyRing(current: string | undefined, previous: string | undefined): Promise<KeyRing> {
   if (!current) return Promise.reject(new KeyConfigError("SIGNING_KEY is not set"));
   const cacheKey = `${current}\n${previous ?? ""}`;
@@ -76,6 +78,7 @@ export function loadKeyRing(current: string | undefined, previous: string | unde
     })();
     ring.catch(() => rings.delete(cacheKey));
     rings.set(cacheKey, ring);
+    if (rings.size > MAX_RINGS) rings.delete(rings.keys().next().value as string);
   }
   return ring;
 }
