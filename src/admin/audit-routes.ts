@@ -3,6 +3,7 @@ import type { AppEnv } from "../env";
 import { nowSeconds } from "../lib/clock";
 import { auditQuery, toCsv } from "../audit/query";
 import { sealAudit } from "../audit/seal-d1";
+import { auditAnchor, auditRowsAscending } from "../audit/query-d1";
 import type { AuditRow } from "../audit/chain";
 import { verifyDeploymentChain, verifyWithArchive } from "../audit/verify-d1";
 import { archiveFilter, exportArchived, type ArchivePage } from "../audit/archive-export";
@@ -29,7 +30,7 @@ async function select(db: D1Database, params: URLSearchParams, maxLimit: number,
   if (!q.ok) return q;
   const own = scope.kind === "deployment" ? "" : " AND workspace = ?";
   const bind: string[] = scope.kind === "deployment" ? [] : [scope.workspace];
-  const rows = (await db.prepare(`SELECT * FROM audit_events WHERE ${q.query.where}${own} ORDER BY seq LIMIT ?`).bind(...q.query.params, ...bind, q.query.limit).all<AuditRow>()).results;
+  const rows = await auditRowsAscending<AuditRow>(db, `${q.query.where}${own}`, [...q.query.params, ...bind], q.query.limit);
   const next = rows.length === q.query.limit ? rows[rows.length - 1]!.seq : null;
   return { ok: true as const, rows, next };
 }
@@ -56,7 +57,7 @@ auditRoutes.get("/export", async (c) => {
   return c.body(r.rows.map((row) => JSON.stringify(row)).join("\n") + (r.rows.length ? "\n" : ""), 200, { "Content-Type": "application/x-ndjson" });
 });
 
-auditRoutes.get("/anchor", async (c) => c.json((await c.env.DB.prepare("SELECT seq, hash, sealed_at FROM audit_anchor WHERE id = 1").first()) ?? null));
+auditRoutes.get("/anchor", async (c) => c.json((await auditAnchor(c.env.DB)) ?? null));
 
 auditRoutes.post("/seal", async (c) => c.json({ sealed: await sealAudit(c.env.DB, nowSeconds() * 1000) }));
 

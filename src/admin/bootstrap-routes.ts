@@ -6,6 +6,8 @@ import { checkCredentialBindings, credentialsFrom } from "../policy/credentials"
 import { nowSeconds } from "../lib/clock";
 import { applyPolicy, checkPolicyDocument } from "./policy-apply";
 import { bearerValue, checkBootstrapToken } from "./bootstrap-token";
+import { isBootstrapSpent, spendBootstrapStatement } from "./bootstrap-store-d1";
+import { anyPolicyApplied } from "../policy/directory-d1";
 
 /** Who applied the bootstrap policy, in policy_versions.applied_by and the audit row's principal. */
 export const BOOTSTRAP_ACTOR = "bootstrap";
@@ -24,8 +26,7 @@ export const bootstrapRoutes = new Hono<AppEnv>();
 
 bootstrapRoutes.post("/", async (c) => {
   c.header("Cache-Control", "no-store");
-  const closed = await c.env.DB.prepare("SELECT (SELECT COUNT(*) FROM policy_versions) + (SELECT COUNT(*) FROM bootstrap_spent) AS n").first<{ n: number }>();
-  if ((closed?.n ?? 0) > 0) {
+  if ((await anyPolicyApplied(c.env.DB)) || (await isBootstrapSpent(c.env.DB))) {
     await recordOAuthRefusal(c, { event: EVENT, outcome: "denied", rule: "closed" });
     return c.json({ error: "bootstrap_closed", error_description: "A policy already exists: the bootstrap is spent. An admin applies policies with `gatehouse policy apply`." }, 409);
   }
@@ -48,13 +49,13 @@ bootstrapRoutes.post("/", async (c) => {
     await recordOAuthEvent(c, { event: EVENT, outcome: "denied", rule: "invalid_policy", detail: `${errors.length} error(s)` });
     return c.json({ error: "invalid_policy", errors }, 400);
   }
-  const spent = c.env.DB.prepare("INSERT INTO bootstrap_spent (id, workspace_id, applied_at) VALUES (1, ?, ?)").bind(checked.policy.workspace, new Date(nowSeconds() * 1000).toISOString());
+  const spent = spendBootstrapStatement(c.env.DB, checked.policy.workspace, new Date(nowSeconds() * 1000));
   try {
     const applied = await applyPolicy(c, checked.policy, BOOTSTRAP_ACTOR, { rule: "bootstrap", alsoCommit: [spent] });
     return c.json(applied);
   } catch (e) {
     // A concurrent bootstrap committed first: its marker row refused ours, and our whole batch rolled back.
-    if (!(await c.env.DB.prepare("SELECT 1 FROM bootstrap_spent").first())) throw e;
+    if (!(await isBootstrapSpent(c.env.DB))) throw e;
     await recordOAuthRefusal(c, { event: EVENT, outcome: "denied", rule: "closed" });
     return c.json({ error: "bootstrap_closed", error_description: "Another bootstrap applied the first policy." }, 409);
   }

@@ -4,6 +4,7 @@ import type { PolicyDocument, PolicyError } from "../policy/document";
 import { validatePolicy } from "../policy/validate";
 import { compilePolicy } from "../policy/compile";
 import { applyCompiledPolicy } from "../policy/store-d1";
+import { headPolicyDocument } from "../policy/directory-d1";
 import { diffPolicies, formatChanges } from "../policy/diff";
 import { checkWriteStatements } from "../policy/write-check";
 import { parseSql } from "../guard/parser";
@@ -50,7 +51,7 @@ export interface AppliedPolicy {
  */
 export async function applyPolicy(c: Context<AppEnv>, policy: PolicyDocument, by: string, opts: { rule?: string; approvalId?: string; alsoCommit?: D1PreparedStatement[] } = {}): Promise<AppliedPolicy> {
   const compiled = await compilePolicy(policy);
-  const before = await c.env.DB.prepare("SELECT document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(compiled.workspace).first<{ document: string }>();
+  const before = await headPolicyDocument(c.env.DB, compiled.workspace);
   const previous = before ? validatePolicy(JSON.parse(before.document)) : undefined;
   const changes = diffPolicies(previous?.ok ? await compilePolicy(previous.policy) : undefined, compiled);
   const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(policy), by, new Date(nowSeconds() * 1000), (v) => [

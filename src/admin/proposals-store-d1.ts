@@ -1,3 +1,4 @@
+/** Owns admin_proposals: the changes held for a second admin (proposals.ts), their transitions and guards. */
 import type { ProposalKind, ProposalState, ProposalView } from "./two-person";
 
 /** One row of `admin_proposals` (schema.sql). */
@@ -62,4 +63,17 @@ export function claimProposalStatements(db: D1Database, p: { id: string; workspa
       .bind(p.by, p.now, p.id, p.workspace, p.expectedHead),
     db.prepare("INSERT INTO admin_proposals (id) SELECT NULL WHERE changes() = 0"),
   ];
+}
+
+/**
+ * Aborts the batch it is part of unless the workspace's policy head is `expected` at that point of it (same NULL-key
+ * abort as claimProposalStatements): an unheld apply must not land on a head that moved since it was checked.
+ */
+export function abortUnlessHeadStatement(db: D1Database, workspace: string, expected: number): D1PreparedStatement {
+  return db.prepare("INSERT INTO admin_proposals (id) SELECT NULL WHERE (SELECT COALESCE(MAX(version), 0) FROM policy_versions WHERE workspace_id = ?) <> ?").bind(workspace, expected);
+}
+
+/** Pending, unexpired proposals of a workspace (the console overview's count); read in the caller's batch. */
+export function pendingProposalCountStatement(db: D1Database, workspace: string, now: number): D1PreparedStatement {
+  return db.prepare("SELECT COUNT(*) AS n FROM admin_proposals WHERE workspace_id = ? AND state = 'pending' AND expires_at > ?").bind(workspace, now);
 }

@@ -6,11 +6,12 @@ import { compilePolicy, type CompiledPolicy } from "../policy/compile";
 import { diffPolicies, formatChanges } from "../policy/diff";
 import type { PolicyDocument, PolicyError } from "../policy/document";
 import { validatePolicy } from "../policy/validate";
+import { headPolicyDocument, headPolicyVersion } from "../policy/directory-d1";
 import { checkCredentialBindings, credentialsFrom } from "../policy/credentials";
 import { oauthAuditStatement, recordOAuthEvent } from "../oauth/audit";
 import { applyPolicy, type AppliedPolicy } from "./policy-apply";
 import { PROPOSAL_TTL_SECONDS, checkDecision, policyHoldReasons, proposalState, taskHoldReasons, type ProposalKind, type ProposalState } from "./two-person";
-import { claimProposalStatements, closeProposalStatement, expiredPending, getProposal, insertProposalStatement, listProposals, type ProposalRow } from "./proposals-store-d1";
+import { abortUnlessHeadStatement, claimProposalStatements, closeProposalStatement, expiredPending, getProposal, insertProposalStatement, listProposals, type ProposalRow } from "./proposals-store-d1";
 import { checkTaskSpec, createTaskStatements, newTaskClient, type TaskClientSpec, type TaskSpec } from "./tasks";
 
 /**
@@ -28,7 +29,7 @@ export interface Admin {
 
 /** The head version of a workspace's policy and its compiled form (undefined before the first policy). */
 async function head(db: D1Database, workspace: string): Promise<{ version: number; compiled: CompiledPolicy | undefined }> {
-  const row = await db.prepare("SELECT version, document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(workspace).first<{ version: number; document: string }>();
+  const row = await headPolicyDocument(db, workspace);
   if (!row) return { version: 0, compiled: undefined };
   const checked = validatePolicy(JSON.parse(row.document));
   return { version: row.version, compiled: checked.ok ? await compilePolicy(checked.policy) : undefined };
@@ -43,15 +44,10 @@ function holdReasons(before: { version: number; compiled: CompiledPolicy | undef
   return policyHoldReasons(before.compiled, after);
 }
 
-const headVersion = async (db: D1Database, workspace: string) =>
-  (await db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(workspace).first<{ v: number }>())?.v ?? 0;
+const headVersion = headPolicyVersion;
 
 /** The error of a batch aborted by a guard statement (a claim that changed no row, or a moved policy head). */
 const isGuardAbort = (e: unknown) => e instanceof Error && /NOT NULL constraint failed: admin_proposals\.id/.test(`${e.message} ${String((e as { cause?: unknown }).cause ?? "")}`);
-
-/** Aborts the batch unless the workspace's policy head is `expected` at this point of it (see claimProposalStatements). */
-const abortUnlessHead = (db: D1Database, workspace: string, expected: number) =>
-  db.prepare("INSERT INTO admin_proposals (id) SELECT NULL WHERE (SELECT COALESCE(MAX(version), 0) FROM policy_versions WHERE workspace_id = ?) <> ?").bind(workspace, expected);
 
 export interface ProposalSummary {
   reasons: string[];
@@ -112,7 +108,7 @@ export async function applyOrProposePolicy(c: Context<AppEnv>, admin: Admin, pol
     return { held: true, proposal: await propose(c, admin, "policy", JSON.stringify(policy), { reasons, changes }, before.version) };
   }
   try {
-    return { held: false, applied: await applyPolicy(c, policy, admin.id, { alsoCommit: [abortUnlessHead(c.env.DB, admin.workspace, before.version + 1)] }) };
+    return { held: false, applied: await applyPolicy(c, policy, admin.id, { alsoCommit: [abortUnlessHeadStatement(c.env.DB, admin.workspace, before.version + 1)] }) };
   } catch (e) {
     if (isGuardAbort(e) || (e instanceof Error && /UNIQUE constraint failed: policy_versions/.test(`${e.message} ${String(e.cause ?? "")}`))) return { held: false, conflict: true };
     throw e;

@@ -4,6 +4,8 @@ import { nowSeconds } from "../lib/clock";
 import { taskPrincipalId, userPrincipalId } from "../policy/compile";
 import { oauthAuditStatement } from "../oauth/audit";
 import { revocationStatements } from "../oauth/store-d1";
+import { expireTaskClientsStatement, isWorkspaceClient, isWorkspaceSession } from "../oauth/listing-d1";
+import { isPrincipal } from "../policy/directory-d1";
 
 /** What an admin can revoke, and the revocation kind each maps to (a user or task revokes its principal). */
 export const REVOCABLE = { session: "session", user: "principal", client: "client", token: "token", task: "principal" } as const;
@@ -27,14 +29,14 @@ export async function revokeInWorkspace(
   const owned =
     kind === "token" ||
     (kind === "user" || kind === "task"
-      ? await c.env.DB.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
+      ? await isPrincipal(c.env.DB, ws, value)
       : kind === "session"
-        ? await c.env.DB.prepare("SELECT 1 FROM sessions WHERE workspace_id = ? AND id = ?").bind(ws, value).first()
-        : await c.env.DB.prepare("SELECT 1 FROM oauth_clients WHERE client_id = ? AND (workspace_id = ? OR client_id IN (SELECT client_id FROM sessions WHERE workspace_id = ?))").bind(value, ws, ws).first());
+        ? await isWorkspaceSession(c.env.DB, ws, value)
+        : await isWorkspaceClient(c.env.DB, ws, value));
   if (!owned) return { ok: false };
   await c.env.DB.batch([
     ...revocationStatements(c.env.DB, { kind: REVOCABLE[kind], value, workspace: ws, reason, by: admin.id, now }),
-    ...(kind === "task" ? [c.env.DB.prepare("UPDATE oauth_clients SET expires_at = ? WHERE principal_id = ? AND kind = 'task' AND workspace_id = ?").bind(now, value, ws)] : []),
+    ...(kind === "task" ? [expireTaskClientsStatement(c.env.DB, ws, value, now)] : []),
     oauthAuditStatement(c, { event: "revocation", outcome: "ok", rule: kind, principal: admin.id, workspace: ws, detail: value }),
   ]);
   return { ok: true, value, at: now };

@@ -5,6 +5,7 @@ import { nowSeconds } from "../lib/clock";
 import { ADMIN_SCOPE } from "../policy/tiers";
 import { ADMIN_GROUP } from "../oauth/consent-data";
 import { validatePolicy } from "../policy/validate";
+import { headPolicyDocument, policyVersions } from "../policy/directory-d1";
 import { auditRoutes } from "./audit-routes";
 import { REVOCABLE, revokeInWorkspace, type RevocableKind } from "./revoke";
 import { checkPolicyDocument } from "./policy-apply";
@@ -86,15 +87,14 @@ adminRoutes.post("/policy/validate", async (c) => {
 
 adminRoutes.get("/policy", async (c) => {
   const ws = c.get("caller").principal.workspace;
-  const row = await c.env.DB.prepare("SELECT version, hash, applied_at, applied_by, document FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 1").bind(ws).first<{ version: number; hash: string; applied_at: string; applied_by: string; document: string }>();
+  const row = await headPolicyDocument(c.env.DB, ws);
   if (!row) return c.json({ error: "not_found", error_description: "No policy applied in this workspace." }, 404);
   return c.json({ workspace: ws, version: row.version, hash: row.hash, applied_at: row.applied_at, applied_by: row.applied_by, document: JSON.parse(row.document) as unknown });
 });
 
 adminRoutes.get("/policy/versions", async (c) => {
   const ws = c.get("caller").principal.workspace;
-  const rows = await c.env.DB.prepare("SELECT version, hash, applied_at, applied_by FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 100").bind(ws).all();
-  return c.json({ workspace: ws, versions: rows.results });
+  return c.json({ workspace: ws, versions: await policyVersions(c.env.DB, ws, 100) });
 });
 
 adminRoutes.post("/policy", async (c) => {

@@ -4,11 +4,13 @@ import { nowSeconds } from "../lib/clock";
 import { DEFAULT_TIER_TTL, MAX_TOKEN_TTL } from "../policy/tiers";
 import { taskPrincipalId } from "../policy/compile";
 import { currentPolicy } from "../policy/store-d1";
+import { isPrincipal } from "../policy/directory-d1";
 import { grantedTools, principalGroups } from "../policy/evaluate";
 import type { PolicySnapshot } from "../policy/types";
 import { oauthAuditStatement } from "../oauth/audit";
 import { hashSecret, newClientId, newClientSecret } from "../oauth/secrets";
 import { insertTaskClientStatement } from "../oauth/store-d1";
+import { rotateTaskSecretStatement } from "../oauth/listing-d1";
 
 /**
  * Task clients (client_credentials automations) for the admin API and the console alike: one parse, one policy
@@ -47,8 +49,7 @@ export function parseTaskSpec(raw: unknown, now: number): TaskSpec | null {
 /** Whether the workspace's current policy names the task and grants it every tool asked for. */
 export async function checkTaskSpec(db: D1Database, workspace: string, spec: TaskSpec, now: number): Promise<{ ok: true; snapshot: PolicySnapshot; principal: string } | { ok: false; message: string }> {
   const principal = taskPrincipalId(spec.task);
-  const known = await db.prepare("SELECT 1 FROM principals WHERE workspace_id = ? AND id = ?").bind(workspace, principal).first();
-  if (!known) return { ok: false, message: `No task "${spec.task}" in the workspace policy.` };
+  if (!(await isPrincipal(db, workspace, principal))) return { ok: false, message: `No task "${spec.task}" in the workspace policy.` };
   const snapshot = await currentPolicy(db, workspace);
   const granted = new Set(grantedTools(snapshot, { id: principal, kind: "task", groups: principalGroups(snapshot, principal, []), workspace }, now).map((t) => t.name));
   const notGranted = spec.tools.filter((t) => !granted.has(t));
@@ -78,7 +79,7 @@ export async function rotateTaskSecret(c: Context<AppEnv>, admin: { id: string; 
   const secret = newClientSecret();
   const now = nowSeconds();
   const [updated] = await c.env.DB.batch([
-    c.env.DB.prepare("UPDATE oauth_clients SET secret_hash = ? WHERE client_id = ? AND kind = 'task' AND workspace_id = ? AND (expires_at IS NULL OR expires_at > ?)").bind(await hashSecret(secret), clientId, admin.workspace, now),
+    rotateTaskSecretStatement(c.env.DB, { workspace: admin.workspace, clientId, secretHash: await hashSecret(secret), now }),
     oauthAuditStatement(c, { event: "client.rotated", outcome: "ok", rule: "task", principal: admin.id, clientId, workspace: admin.workspace, detail: "new client secret" }, { ifChanged: true }),
   ]);
   return (updated?.meta.changes ?? 0) === 1 ? { ok: true, secret } : { ok: false };

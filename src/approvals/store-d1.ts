@@ -1,3 +1,4 @@
+/** Owns approvals: requests for a write tool call held for an approver, their decisions and execution claims. */
 import type { ApprovalRow, ApprovalStatus } from "./state";
 
 export type { ApprovalRow };
@@ -64,4 +65,23 @@ export function listApprovals(db: D1Database, q: { status?: string; groups: stri
 export async function taskClientCreator(db: D1Database, clientId: string): Promise<string | null> {
   const row = await db.prepare("SELECT created_by FROM oauth_clients WHERE client_id = ? AND kind = 'task'").bind(clientId).first<{ created_by: string | null }>();
   return row?.created_by ?? null;
+}
+
+/** Pending, unexpired approval requests of a workspace (the console overview's count); read in the caller's batch. */
+export function pendingApprovalCountStatement(db: D1Database, workspace: string, now: number): D1PreparedStatement {
+  return db.prepare("SELECT COUNT(*) AS n FROM approvals WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?").bind(workspace, now);
+}
+
+/**
+ * Requests in a workspace for the given approver groups (null: every group, for an admin). Pending ones (still
+ * decidable) soonest expiry first; the rest, newest decision first.
+ */
+export async function consoleApprovals(db: D1Database, workspace: string, groups: string[] | null, now: number): Promise<{ pending: ApprovalRow[]; decided: ApprovalRow[] }> {
+  const scope = "workspace_id = ?1 AND (?2 IS NULL OR approver_group IN (SELECT value FROM json_each(?2)))";
+  const g = groups === null ? null : JSON.stringify(groups);
+  const [pending, decided] = await db.batch<ApprovalRow>([
+    db.prepare(`SELECT * FROM approvals WHERE ${scope} AND status = 'pending' AND expires_at > ?3 ORDER BY expires_at ASC LIMIT 200`).bind(workspace, g, now),
+    db.prepare(`SELECT * FROM approvals WHERE ${scope} AND NOT (status = 'pending' AND expires_at > ?3) ORDER BY COALESCE(decided_at, created_at) DESC LIMIT 50`).bind(workspace, g, now),
+  ]);
+  return { pending: pending?.results ?? [], decided: decided?.results ?? [] };
 }

@@ -1,3 +1,8 @@
+/**
+ * The audit tables are owned by src/audit: audit_events rows are written here and in flood-d1.ts (audit_counters),
+ * read through query-d1.ts, chained and sealed in seal-d1.ts (audit_anchor), verified in verify-d1.ts and moved to
+ * R2 by archive-r2.ts (audit_archive). Nothing outside src/audit prepares SQL over them.
+ */
 import type { AuditCompletion, AuditEvent, RequestContext } from "./event";
 import { AuditUnavailable } from "./unavailable";
 
@@ -77,4 +82,9 @@ export async function completeAudit(db: D1Database, id: string, c: AuditCompleti
     )
     .bind(`${id}-done`, new Date().toISOString(), c.outcome, n(c.rule), n(c.rows), n(c.bytes), c.truncated === undefined ? null : c.truncated ? 1 : 0, c.durationMs, n(c.dbMs), n(c.sqlstate), `completes ${id}`, id, `${id}-done`)
     .run();
+}
+
+/** Deletes the not-yet-sealed rows of one synthetic event (the dev stack's audit-insert benchmark cleans up after itself). */
+export async function deleteUnsealedEvents(db: D1Database, event: string): Promise<void> {
+  await db.prepare("DELETE FROM audit_events WHERE event = ? AND hash IS NULL").bind(event).run();
 }

@@ -7,7 +7,9 @@ import { getApproval } from "../approvals/store-d1";
 import type { ConsoleUser } from "./auth";
 import { page, signedIn } from "./guard";
 import { DetailPage, InboxPage, MessagePage } from "./pages";
-import { bindOfVersion, clientNames, consoleApprovals } from "./store-d1";
+import { consoleApprovals } from "../approvals/store-d1";
+import { clientNames } from "../oauth/listing-d1";
+import { bindOfVersion } from "../policy/directory-d1";
 
 /** Approvals inbox and detail (README "Write tools and approvals"): approvers decide their groups' requests; admins see the workspace's. */
 export const approvalsConsole = new Hono<AppEnv>();

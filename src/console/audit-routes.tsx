@@ -5,6 +5,7 @@ import { COLUMNS } from "../admin/audit-routes";
 import { toCsv } from "../audit/query";
 import { auditScope, parseOperators, type AuditScope } from "../audit/visibility";
 import { verifyDeploymentChain } from "../audit/verify-d1";
+import { auditAnchor, auditOutcomeBuckets, auditRowBySeq, auditRowsDescending } from "../audit/query-d1";
 import type { ChainVerdict } from "../audit/chain";
 import { nowSeconds } from "../lib/clock";
 import { recordOAuthEvent } from "../oauth/audit";
@@ -36,22 +37,12 @@ async function explorer(c: Context<AppEnv>, user: ConsoleUser, scope: AuditScope
   const filters: Filters = read.ok ? read.filters : {};
   const before = read.ok ? read.before : null;
   const { where, params } = whereOf(filters, scope);
-  const rows = (
-    await c.env.DB.prepare(`SELECT seq, time, event, outcome, rule, principal, client_id, tool FROM audit_events WHERE ${where}${before !== null ? " AND seq < ?" : ""} ORDER BY seq DESC LIMIT ?`)
-      .bind(...params, ...(before !== null ? [before] : []), PAGE)
-      .all<AuditListRow>()
-  ).results;
+  const rows = await auditRowsDescending<AuditListRow>(c.env.DB, `${where}${before !== null ? " AND seq < ?" : ""}`, [...params, ...(before !== null ? [before] : [])], PAGE, "seq, time, event, outcome, rule, principal, client_id, tool");
   // The chart counts tool calls (or the chosen event) in the window, by outcome.
   const w = chartWindow(filters, nowSeconds() * 1000);
   const chartWhere = whereOf(filters, scope, { eventDefault: "tool.call" });
-  const chartRows = (
-    await c.env.DB.prepare(
-      `SELECT CAST((julianday(time) - julianday(?)) * 86400000 / ? AS INTEGER) AS b, outcome, COUNT(*) AS n FROM audit_events WHERE ${chartWhere.where} AND time >= ? AND time < ? GROUP BY b, outcome`,
-    )
-      .bind(new Date(w.fromMs).toISOString(), w.bucketMs, ...chartWhere.params, new Date(w.fromMs).toISOString(), new Date(w.toMs).toISOString())
-      .all<{ b: number; outcome: string; n: number }>()
-  ).results;
-  const anchor = await c.env.DB.prepare("SELECT seq, sealed_at FROM audit_anchor WHERE id = 1").first<{ seq: number; sealed_at: string }>();
+  const chartRows = await auditOutcomeBuckets(c.env.DB, chartWhere.where, chartWhere.params, new Date(w.fromMs).toISOString(), new Date(w.toMs).toISOString(), w.bucketMs);
+  const anchor = await auditAnchor(c.env.DB);
   const title = `${filters.event ?? "Tool calls"} by outcome, ${new Date(w.fromMs).toISOString().slice(0, 16)} to ${new Date(w.toMs).toISOString().slice(0, 16)} UTC`;
   return page(c, read.ok ? 200 : 400, (n) => (
     <AuditPage
@@ -79,7 +70,7 @@ auditConsole.get("/export", (c) =>
     const format = q.get("format");
     if (!read.ok || (format !== "jsonl" && format !== "csv")) return page(c, 400, (n) => <MessagePage nonce={n} user={user} title="Export refused" message={read.ok ? "format is jsonl or csv." : read.message} />);
     const { where, params } = whereOf(read.filters, scope);
-    const rows = (await c.env.DB.prepare(`SELECT * FROM audit_events WHERE ${where} ORDER BY seq DESC LIMIT 10000`).bind(...params).all<Record<string, unknown>>()).results;
+    const rows = await auditRowsDescending<Record<string, unknown>>(c.env.DB, where, params, 10000);
     c.header("Cache-Control", "no-store");
     c.header("Content-Disposition", `attachment; filename="gatehouse-audit.${format}"`);
     if (format === "csv") return c.body(toCsv(rows, COLUMNS), 200, { "Content-Type": "text/csv; charset=utf-8" });
@@ -110,7 +101,7 @@ auditConsole.post("/verify", (c) =>
 auditConsole.get("/:seq", (c) =>
   admin(c, async (user, scope) => {
     const seq = Number(c.req.param("seq"));
-    const row = Number.isInteger(seq) && seq > 0 ? await c.env.DB.prepare("SELECT * FROM audit_events WHERE seq = ?").bind(seq).first<Record<string, unknown>>() : null;
+    const row = Number.isInteger(seq) && seq > 0 ? await auditRowBySeq(c.env.DB, seq) : null;
     if (!row || (scope.kind === "workspace" && row.workspace !== scope.workspace)) return page(c, 404, (n) => <MessagePage nonce={n} user={user} title="No such row" message="There is no audit row with this number in your view." />);
     return page(c, 200, (n) => <AuditRowPage nonce={n} user={user} row={row} />);
   }),

@@ -2,6 +2,9 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { nowSeconds } from "../lib/clock";
+import { overviewStatements } from "../audit/query-d1";
+import { pendingApprovalCountStatement } from "../approvals/store-d1";
+import { pendingProposalCountStatement } from "../admin/proposals-store-d1";
 import type { ConsoleUser } from "./auth";
 import { page } from "./guard";
 import { Layout } from "./pages";
@@ -21,12 +24,13 @@ export async function overview(c: Context<AppEnv>, user: ConsoleUser): Promise<R
   const now = nowSeconds();
   const since = `${new Date(now * 1000).toISOString().slice(0, 10)}T00:00:00.000Z`;
   const ws = user.workspace;
+  const audit = overviewStatements(c.env.DB, ws, since);
   const [outcomes, pending, tools, verify, proposals] = await c.env.DB.batch([
-    c.env.DB.prepare("SELECT outcome, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? GROUP BY outcome ORDER BY n DESC").bind(ws, since),
-    c.env.DB.prepare("SELECT COUNT(*) AS n FROM approvals WHERE workspace_id = ? AND status = 'pending' AND expires_at > ?").bind(ws, now),
-    c.env.DB.prepare("SELECT tool, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? AND tool IS NOT NULL GROUP BY tool ORDER BY n DESC, tool LIMIT 5").bind(ws, since),
-    c.env.DB.prepare("SELECT time, outcome, detail, principal FROM audit_events WHERE workspace = ? AND event = 'audit.verify' ORDER BY seq DESC LIMIT 1").bind(ws),
-    c.env.DB.prepare("SELECT COUNT(*) AS n FROM admin_proposals WHERE workspace_id = ? AND state = 'pending' AND expires_at > ?").bind(ws, now),
+    audit.byOutcome,
+    pendingApprovalCountStatement(c.env.DB, ws, now),
+    audit.topTools,
+    audit.lastVerify,
+    pendingProposalCountStatement(c.env.DB, ws, now),
   ]);
   const byOutcome = (outcomes?.results ?? []) as OverviewData["byOutcome"];
   const data: OverviewData = {

@@ -5,6 +5,7 @@ import { compilePolicy } from "../policy/compile";
 import { diffPolicies, type PolicyChange } from "../policy/diff";
 import type { PolicyDocument } from "../policy/document";
 import { currentPolicy } from "../policy/store-d1";
+import { policyDocuments, policyVersions } from "../policy/directory-d1";
 import { parse } from "yaml";
 import { applyOrProposePolicy, previewPolicy } from "../admin/proposals";
 import { checkPolicyForWorkspace } from "../admin/policy-apply";
@@ -22,13 +23,13 @@ policyConsole.get("/", (c) =>
       await auditConsoleRefusal(c, "not_admin", { principal: user.principal, workspace: user.workspace });
       return forbidden(c);
     }
-    const versions = (await c.env.DB.prepare("SELECT version, hash, applied_at, applied_by FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT 50").bind(user.workspace).all<VersionRow>()).results;
+    const versions: VersionRow[] = await policyVersions(c.env.DB, user.workspace, 50);
     const snapshot = await currentPolicy(c.env.DB, user.workspace);
     // The diff of one version against the one before it, compiled from the stored documents.
     const wanted = Number(c.req.query("diff") ?? versions[0]?.version ?? 0);
     let diff: { version: number; changes: PolicyChange[] } | null = null;
     if (Number.isInteger(wanted) && wanted > 0) {
-      const docs = (await c.env.DB.prepare("SELECT version, document FROM policy_versions WHERE workspace_id = ? AND version IN (?, ?)").bind(user.workspace, wanted, wanted - 1).all<{ version: number; document: string }>()).results;
+      const docs = await policyDocuments(c.env.DB, user.workspace, wanted, wanted - 1);
       const after = docs.find((d) => d.version === wanted);
       const before = docs.find((d) => d.version === wanted - 1);
       // A stored document that no longer compiles (an older schema) shows no diff rather than failing the page.

@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono";
 import { stringify } from "yaml";
 import type { AppEnv } from "../env";
 import { nowSeconds } from "../lib/clock";
+import { headPolicyVersion } from "../policy/directory-d1";
 import { decideProposal, proposalFor, proposalsOf } from "../admin/proposals";
 import type { ConsoleUser } from "./auth";
 import { page, signedInAdmin } from "./guard";
@@ -30,9 +31,9 @@ proposalsConsole.get("/", (c) =>
 async function showProposal(c: Context<AppEnv>, user: ConsoleUser, id: string, status: 200 | 400 | 403 | 409, flash?: Flash): Promise<Response> {
   const p = await proposalFor(c, adminOf(user), id);
   if (!p) return page(c, 404, (n) => <MessagePage nonce={n} user={user} title="No such proposal" message="There is no proposal with this id in this workspace." />);
-  const head = await c.env.DB.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(user.workspace).first<{ v: number }>();
+  const head = await headPolicyVersion(c.env.DB, user.workspace);
   const document = p.kind === "policy" ? stringify(JSON.parse(p.payload)) : null;
-  return page(c, status, (n) => <ProposalPage nonce={n} user={user} proposal={p} document={document} headVersion={head?.v ?? 0} now={nowSeconds()} flash={flash} />);
+  return page(c, status, (n) => <ProposalPage nonce={n} user={user} proposal={p} document={document} headVersion={head} now={nowSeconds()} flash={flash} />);
 }
 
 proposalsConsole.get("/:id", (c) =>

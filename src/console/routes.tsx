@@ -34,7 +34,8 @@ import {
   cookieOptions,
   safeReturnPath,
 } from "./session";
-import { ensureConsoleClient, insertConsoleSession, insertLogin, takeLogin } from "./store-d1";
+import { endConsoleSession, insertConsoleSession, insertLogin, takeLogin } from "./store-d1";
+import { ensureConsoleClient } from "../oauth/listing-d1";
 
 /**
  * The web console (`/console`): server-rendered pages for approvers and admins. It signs in through Gatehouse's
@@ -144,9 +145,9 @@ consoleRoutes.get("/callback", async (c) => {
 // POST /console/logout: ends the console session and revokes the OAuth session it came from.
 consoleRoutes.post("/logout", (c) =>
   signedIn(c, async (user) => {
-    const row = await c.env.DB.prepare("DELETE FROM console_sessions WHERE id_hash = ? RETURNING oauth_session_id").bind(user.sessionHash).first<{ oauth_session_id: string }>();
-    if (row) await revokeSession(c.env.DB, row.oauth_session_id, "console_sign_out", user.principal, nowSeconds());
-    await recordOAuthEvent(c, { event: "console.sign_out", outcome: "ok", principal: user.principal, principalKind: "user", clientId: CONSOLE_CLIENT_ID, workspace: user.workspace, ...(row ? { sessionId: row.oauth_session_id } : {}) });
+    const oauthSession = await endConsoleSession(c.env.DB, user.sessionHash);
+    if (oauthSession) await revokeSession(c.env.DB, oauthSession, "console_sign_out", user.principal, nowSeconds());
+    await recordOAuthEvent(c, { event: "console.sign_out", outcome: "ok", principal: user.principal, principalKind: "user", clientId: CONSOLE_CLIENT_ID, workspace: user.workspace, ...(oauthSession ? { sessionId: oauthSession } : {}) });
     deleteCookie(c, SESSION_COOKIE, { path: "/console" });
     return page(c, 200, (n) => <MessagePage nonce={n} title="Signed out" message="You are signed out of the Gatehouse console." signIn />);
   }),

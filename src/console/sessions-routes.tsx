@@ -3,7 +3,8 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { revokeInWorkspace } from "../admin/revoke";
 import { nowSeconds } from "../lib/clock";
-import { DEFAULT_SESSION_POLICY } from "../oauth/session-policy";
+import { liveSessionsStatement, taskClientsStatement } from "../oauth/listing-d1";
+import { taskPrincipalsStatement, toolNamesStatement } from "../policy/directory-d1";
 import { auditConsoleRefusal, type ConsoleUser } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
 import { SecretPage, SessionsPage, type SessionListRow, type TaskFormData, type TaskListRow } from "./sessions-pages";
@@ -26,13 +27,10 @@ function admin(c: Context<AppEnv>, run: (user: ConsoleUser, form: FormData | nul
 async function show(c: Context<AppEnv>, user: ConsoleUser, status: 200 | 400 | 404, flash?: { kind: "notice" | "error"; text: string }): Promise<Response> {
   const now = nowSeconds();
   const [sessions, tasks, taskIds, tools] = await c.env.DB.batch([
-    c.env.DB.prepare(
-      `SELECT s.id, s.client_id, c.client_name, s.principal_id, s.scope, s.created_at, s.last_used_at, s.expires_at FROM sessions s LEFT JOIN oauth_clients c ON c.client_id = s.client_id
-       WHERE s.workspace_id = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2 AND s.last_used_at > ?2 - ${DEFAULT_SESSION_POLICY.idleSeconds} ORDER BY s.last_used_at DESC LIMIT 200`,
-    ).bind(user.workspace, now),
-    c.env.DB.prepare("SELECT client_id, client_name, principal_id, tools, token_ttl, expires_at, last_used_at, created_at, created_by FROM oauth_clients WHERE kind = 'task' AND workspace_id = ? ORDER BY created_at DESC LIMIT 200").bind(user.workspace),
-    c.env.DB.prepare("SELECT id FROM principals WHERE workspace_id = ? AND kind = 'task' ORDER BY id").bind(user.workspace),
-    c.env.DB.prepare("SELECT name, kind FROM tools WHERE workspace_id = ? ORDER BY ordinal").bind(user.workspace),
+    liveSessionsStatement(c.env.DB, user.workspace, now),
+    taskClientsStatement(c.env.DB, user.workspace),
+    taskPrincipalsStatement(c.env.DB, user.workspace),
+    toolNamesStatement(c.env.DB, user.workspace),
   ]);
   const form: TaskFormData = {
     tasks: ((taskIds?.results ?? []) as Array<{ id: string }>).map((r) => r.id.replace(/^task:/, "")),

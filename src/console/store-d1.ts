@@ -1,18 +1,5 @@
-import type { ApprovalRow } from "../approvals/store-d1";
-import { CONSOLE_CLIENT_ID, CONSOLE_CLIENT_NAME, consoleCallbackUri } from "./session";
-
-/**
- * Ensures the console's first-party registration: a public client whose one redirect URI is this deployment's
- * /console/callback. Upserted at each sign-in, so a changed PUBLIC_ORIGIN takes effect without a migration.
- */
-export async function ensureConsoleClient(db: D1Database, issuer: string, now: number): Promise<void> {
-  const uris = JSON.stringify([consoleCallbackUri(issuer)]);
-  const meta = JSON.stringify({ client_name: CONSOLE_CLIENT_NAME, redirect_uris: [consoleCallbackUri(issuer)], token_endpoint_auth_method: "none", grant_types: ["authorization_code"], response_types: ["code"] });
-  await db
-    .prepare("INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, metadata, created_at, created_by) VALUES (?, 'public', ?, ?, ?, ?, 'gatehouse') ON CONFLICT (client_id) DO UPDATE SET kind = 'public', client_name = excluded.client_name, redirect_uris = excluded.redirect_uris, metadata = excluded.metadata")
-    .bind(CONSOLE_CLIENT_ID, CONSOLE_CLIENT_NAME, uris, meta, now)
-    .run();
-}
+/** Owns console_logins and console_sessions: the console's sign-ins in flight and its signed-in sessions. */
+import { CONSOLE_CLIENT_ID } from "./session";
 
 export async function insertLogin(db: D1Database, l: { state: string; code_verifier: string; return_to: string; expires_at: number }): Promise<void> {
   await db.prepare("INSERT INTO console_logins (state, code_verifier, return_to, expires_at) VALUES (?, ?, ?, ?)").bind(l.state, l.code_verifier, l.return_to, l.expires_at).run();
@@ -68,31 +55,7 @@ export async function deleteConsoleSession(db: D1Database, idHash: string): Prom
   await db.prepare("DELETE FROM console_sessions WHERE id_hash = ?").bind(idHash).run();
 }
 
-/**
- * Requests in a workspace for the given approver groups (null: every group, for an admin). Pending ones (still
- * decidable) soonest expiry first; the rest, newest decision first.
- */
-export async function consoleApprovals(db: D1Database, workspace: string, groups: string[] | null, now: number): Promise<{ pending: ApprovalRow[]; decided: ApprovalRow[] }> {
-  const scope = "workspace_id = ?1 AND (?2 IS NULL OR approver_group IN (SELECT value FROM json_each(?2)))";
-  const g = groups === null ? null : JSON.stringify(groups);
-  const [pending, decided] = await db.batch<ApprovalRow>([
-    db.prepare(`SELECT * FROM approvals WHERE ${scope} AND status = 'pending' AND expires_at > ?3 ORDER BY expires_at ASC LIMIT 200`).bind(workspace, g, now),
-    db.prepare(`SELECT * FROM approvals WHERE ${scope} AND NOT (status = 'pending' AND expires_at > ?3) ORDER BY COALESCE(decided_at, created_at) DESC LIMIT 50`).bind(workspace, g, now),
-  ]);
-  return { pending: pending?.results ?? [], decided: decided?.results ?? [] };
-}
-
-/** Registered names of the given clients, for display (names are the clients' own claims). */
-export async function clientNames(db: D1Database, ids: string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.prepare("SELECT client_id, client_name FROM oauth_clients WHERE client_id IN (SELECT value FROM json_each(?)) AND client_name IS NOT NULL").bind(JSON.stringify([...new Set(ids)])).all<{ client_id: string; client_name: string }>();
-  return new Map(rows.results.map((r) => [r.client_id, r.client_name]));
-}
-
-/** The tool's `bind` list if its current version is the one requested (else the mapping is not claimed). */
-export async function bindOfVersion(db: D1Database, workspace: string, tool: string, version: string): Promise<string[] | null> {
-  const row = await db.prepare("SELECT definition FROM tools WHERE workspace_id = ? AND name = ? AND version = ?").bind(workspace, tool, version).first<{ definition: string }>();
-  if (!row) return null;
-  const bind = (JSON.parse(row.definition) as { bind?: unknown }).bind;
-  return Array.isArray(bind) && bind.every((b) => typeof b === "string") ? bind : null;
+/** Signs a console session out: deletes it and returns the OAuth session it was bound to (null when already gone). */
+export async function endConsoleSession(db: D1Database, idHash: string): Promise<string | null> {
+  return (await db.prepare("DELETE FROM console_sessions WHERE id_hash = ? RETURNING oauth_session_id").bind(idHash).first<{ oauth_session_id: string }>())?.oauth_session_id ?? null;
 }

@@ -15,7 +15,9 @@ import { ADMIN_SCOPE, APPROVE_SCOPE } from "../policy/tiers";
 import { ADMIN_GROUP } from "../oauth/consent-data";
 import { hashSecret, sameDigest } from "../oauth/secrets";
 import { recordOAuthEvent } from "../oauth/audit";
-import { recordAudit } from "../audit/store-d1";
+import { deleteUnsealedEvents, recordAudit } from "../audit/store-d1";
+import { upsertDevTaskClient } from "../oauth/listing-d1";
+import { findPrincipal } from "../policy/directory-d1";
 import { checkWriteStatements } from "../policy/write-check";
 import { checkCredentialBindings, credentialsFrom } from "../policy/credentials";
 import { parseSql } from "../guard/parser";
@@ -63,9 +65,7 @@ devRoutes.post("/token", async (c) => {
   else if (typeof body.task === "string") principalId = taskPrincipalId(body.task);
   else return c.json({ error: "invalid_request", error_description: 'Send {"user": "<email>"} or {"task": "<id>"}' }, 400);
 
-  const row = await c.env.DB.prepare("SELECT workspace_id, kind, email FROM principals WHERE id = ? AND (? IS NULL OR workspace_id = ?) LIMIT 1")
-    .bind(principalId, typeof body.workspace === "string" ? body.workspace : null, typeof body.workspace === "string" ? body.workspace : null)
-    .first<{ workspace_id: string; kind: "user" | "task"; email: string | null }>();
+  const row = await findPrincipal(c.env.DB, principalId, typeof body.workspace === "string" ? body.workspace : null);
   if (!row) return c.json({ error: "unknown_principal", error_description: `No principal ${principalId} in the applied policy` }, 404);
 
   const snapshot = await currentPolicy(c.env.DB, row.workspace_id);
@@ -112,11 +112,17 @@ devRoutes.post("/task-client", async (c) => {
     return c.json({ error: "invalid_request" }, 400);
   }
   const now = nowSeconds();
-  await c.env.DB.prepare(
-    "INSERT OR REPLACE INTO oauth_clients (client_id, kind, client_name, secret_hash, workspace_id, principal_id, tools, token_ttl, expires_at, created_at, created_by) VALUES (?, 'task', ?, ?, ?, ?, ?, ?, ?, ?, 'dev')",
-  )
-    .bind(body.client_id, body.task, await hashSecret(body.client_secret), body.workspace, taskPrincipalId(body.task), JSON.stringify(body.tools), Number(body.ttl_seconds ?? 600), now + 365 * 24 * 3600, now)
-    .run();
+  await upsertDevTaskClient(c.env.DB, {
+    clientId: body.client_id,
+    task: body.task,
+    secretHash: await hashSecret(body.client_secret),
+    workspace: body.workspace,
+    principal: taskPrincipalId(body.task),
+    tools: body.tools,
+    ttl: Number(body.ttl_seconds ?? 600),
+    expiresAt: now + 365 * 24 * 3600,
+    now,
+  });
   return c.json({ client_id: body.client_id });
 });
 
@@ -134,6 +140,6 @@ devRoutes.post("/bench/audit-insert", async (c) => {
     await recordAudit(c.env.DB, { id, time: new Date().toISOString(), event: "bench.audit_insert", outcome: "ok", principal: "bench", tool: "revenue_summary", sqlText: "SELECT 1", sqlHash: "0".repeat(64), paramCount: 1, params: { region: "[redacted]" } }, { requestId: "bench" });
   }
   const ms = Date.now() - started;
-  await c.env.DB.prepare("DELETE FROM audit_events WHERE event = 'bench.audit_insert' AND hash IS NULL").run();
+  await deleteUnsealedEvents(c.env.DB, "bench.audit_insert");
   return c.json({ n, ms_per_insert: ms / n });
 });

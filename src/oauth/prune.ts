@@ -1,3 +1,8 @@
+/**
+ * The Cron's sweeper, and the one module besides the stores that prepares SQL: its bounded deletes over the OAuth
+ * tables and console_logins/console_sessions are kept together so their order (refresh tokens before their
+ * sessions, sessions before their clients) and the per-run bound read in one place. Nothing else deletes by age.
+ */
 import { DEFAULT_SESSION_POLICY } from "./session-policy";
 import { CONSOLE_IDLE_SECONDS } from "../console/session";
 
