@@ -360,7 +360,7 @@ function printProfiles(name: string, t: TargetResult): void {
     const p = k.profile;
     if (!p) continue;
     console.log(`\n${name} · ${k.label}: isolate ${p.isolateMsPerCall.toFixed(3)} ms/call (JS ${(p.jsMs / p.calls).toFixed(3)}, GC ${(p.gcMs / p.calls).toFixed(3)}; "(program)" ${(p.programMs / p.calls).toFixed(3)} not included)`);
-    console.log("  top packages (self ms/call): " + p.packages.slice(0, 8).map((x) => `${x.package} ${x.msPerCall.toFixed(3)}`).join(", "));
+    console.log(`  top packages (self ms/call): ${p.packages.slice(0, 8).map((x) => `${x.package} ${x.msPerCall.toFixed(3)}`).join(", ")}`);
     console.log("  top functions (self ms/call):");
     for (const fn of p.topFunctions.slice(0, 10)) console.log(`    ${fn.msPerCall.toFixed(3)}  ${fn.function.padEnd(32)} ${fn.package.padEnd(28)} ${fn.where}`);
   }

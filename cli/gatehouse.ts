@@ -271,7 +271,7 @@ if (cmd === "policy" && sub === "validate") {
   const token = values.dev ? await devToken({ user: values.user ?? "maria@example.com", scope: "gatehouse:approve" }) : await serverToken("gatehouse:approve");
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${values.url}/admin/api/approvals${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }).catch(() => fail(`cannot reach ${values.url}`));
-    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, any> };
+    return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
   };
   if (sub === "list") {
     const res = await api("GET", values.all ? "" : "?status=pending");

@@ -10,18 +10,20 @@
  * the bidi embeddings and overrides U+202A–U+202E and isolates U+2066–U+2069, and the line and paragraph
  * separators U+2028/U+2029.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's purpose
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's purpose
 const UNSAFE_KEEPING_NEWLINES = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\r(?!\n)/gu;
 
-const escape = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
+const escapeChar = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
 /**
  * `text` with every control character escaped. `keepNewlines` leaves line ends ("\n", "\r\n") alone, for multi-line
  * output the CLI composed itself; a field printed on one line must escape them too, or it could forge lines.
  */
 export function terminalSafe(text: string, opts: { keepNewlines?: boolean } = {}): string {
-  if (!opts.keepNewlines) return text.replace(UNSAFE, escape);
-  return text.replace(UNSAFE_KEEPING_NEWLINES, escape);
+  if (!opts.keepNewlines) return text.replace(UNSAFE, escapeChar);
+  return text.replace(UNSAFE_KEEPING_NEWLINES, escapeChar);
 }
 
 /** One value for a one-line listing: anything that is not a string is shown as JSON. */

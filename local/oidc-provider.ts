@@ -73,10 +73,10 @@ function everyTimeLoginPolicy(): interactionPolicy.Prompt[] {
   return policy;
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1>${body}</body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -146,11 +146,11 @@ export async function startOidcProvider(opts: { port: number; redirectUri: strin
           200,
           page(
             `${title} sign-in`,
-            `<form method="post" action="/interaction/${escape(uid)}/login"><p><label>Email <input name="login" autocomplete="username" autofocus></label></p><p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p><button type="submit">Sign in</button></form>`,
+            `<form method="post" action="/interaction/${escapeHtml(uid)}/login"><p><label>Email <input name="login" autocomplete="username" autofocus></label></p><p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p><button type="submit">Sign in</button></form>`,
           ),
         );
       }
-      return html(200, page(`${title} consent`, `<p>Share your email, name and groups with Gatehouse?</p><form method="post" action="/interaction/${escape(uid)}/confirm"><button type="submit">Continue</button></form>`));
+      return html(200, page(`${title} consent`, `<p>Share your email, name and groups with Gatehouse?</p><form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Continue</button></form>`));
     }
     if (req.method === "POST" && action === "login" && details.prompt.name === "login") {
       const form = await readForm(req);

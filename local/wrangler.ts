@@ -69,7 +69,12 @@ export async function startWranglerDev(opts: {
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.on("exit", () => ((exited = true), resolve())));
+  const exit = new Promise<void>((resolve) =>
+    child.on("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
 
   const stop = async () => {
     if (exited || child.pid === undefined) return;

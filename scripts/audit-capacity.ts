@@ -62,7 +62,7 @@ try {
   // The archive's encoding of the same rows: sorted-key JSON lines, gzip (the Worker's CompressionStream is zlib too).
   const sample = await q<Record<string, unknown>>(`SELECT * FROM audit_events WHERE ${since} AND event = 'tool.call' ORDER BY seq`);
   const sorted = (r: Record<string, unknown>) => JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))));
-  const gzipBytesPerRow = Math.round(gzipSync(sample.map(sorted).join("\n") + "\n").byteLength / Math.max(1, sample.length));
+  const gzipBytesPerRow = Math.round(gzipSync(`${sample.map(sorted).join("\n")}\n`).byteLength / Math.max(1, sample.length));
   let pages: Array<{ name: string; bytes: number }> = [];
   try {
     pages = await q<{ name: string; bytes: number }>("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name LIKE 'audit_%' OR name LIKE 'sqlite_autoindex_audit_events%' GROUP BY name");

@@ -63,7 +63,7 @@ export function policyHoldReasons(before: CompiledPolicy | undefined, after: Com
   }
   for (const t of writeTools) {
     const was = old.get(t.name);
-    if (!was || was.kind !== "write") {
+    if (was?.kind !== "write") {
       reasons.push(`adds write tool ${t.name}`);
       continue;
     }

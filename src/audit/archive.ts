@@ -97,7 +97,7 @@ export function archiveCutoff(nowMs: number): string {
 
 /** One JSON line per row, keys sorted (the same text whatever column order D1 returns). */
 export function toJsonl(rows: readonly AuditRow[]): string {
-  return rows.map((r) => canonicalJson(r)).join("\n") + "\n";
+  return `${rows.map((r) => canonicalJson(r)).join("\n")}\n`;
 }
 
 /** Splits a batch into partitions by workspace and UTC day, in a deterministic order. */

@@ -51,5 +51,5 @@ export function toCsv(rows: Array<Record<string, unknown>>, columns: readonly st
     if (/^[=+\-@\t\r]/.test(s) && typeof v === "string") s = `'${s}`;
     return CSV_SAFE.test(s) ? s : `"${s.replace(/"/g, '""')}"`;
   };
-  return [columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
+  return `${[columns.join(","), ...rows.map((r) => columns.map((c) => cell(r[c])).join(","))].join("\r\n")}\r\n`;
 }

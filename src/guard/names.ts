@@ -49,6 +49,7 @@ export function displayName(parts: readonly string[]): string {
 }
 
 function displayIdentifier(identifier: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters in an identifier are shown escaped
   const visible = identifier.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return /^[a-z_][a-z0-9_$]*$/.test(identifier) ? visible : `"${visible.replace(/"/g, '""')}"`;
 }

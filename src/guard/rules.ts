@@ -64,7 +64,7 @@ export function checkSelect(tree: ParseTree, policy: GuardPolicy): GuardResult {
   }
   const statement = statements[0]?.stmt;
   const node = isJsonObject(statement) ? unwrapNode(statement) : undefined;
-  if (!node || node[0] !== "SelectStmt") {
+  if (node?.[0] !== "SelectStmt") {
     return refused("not_select", `only SELECT is allowed; found ${node ? statementName(node[0]) : "an unrecognised statement"}`);
   }
   const walker = new Walker(policy);
@@ -135,9 +135,11 @@ class Walker {
   private node(type: string | undefined, body: JsonObject, depth: number): void {
     switch (type) {
       case "SelectStmt":
-        return this.select(body, depth);
+        this.select(body, depth);
+        return;
       case "CommonTableExpr":
-        return this.cte(body, depth);
+        this.cte(body, depth);
+        return;
       case "IntoClause":
         throw new Refusal("select_into", "SELECT … INTO creates a table; only plain SELECT is allowed");
       case "LockingClause":
@@ -183,7 +185,10 @@ class Walker {
     if (body.intoClause !== undefined) throw new Refusal("select_into", "SELECT … INTO creates a table; only plain SELECT is allowed");
     if (Array.isArray(body.lockingClause) && body.lockingClause.length > 0) throw lockingRefusal();
     const withClause = body.withClause;
-    if (!isJsonObject(withClause)) return this.fields(body, depth);
+    if (!isJsonObject(withClause)) {
+      this.fields(body, depth);
+      return;
+    }
 
     // WITH RECURSIVE: every CTE of the list is visible in every CTE body. Plain WITH: a CTE sees only the ones
     // before it; a later sibling's (or its own) name would resolve to a real relation through search_path.
@@ -210,7 +215,7 @@ class Walker {
     if (query && DATA_MODIFYING_STATEMENTS.has(query[0])) {
       throw new Refusal("data_modifying_cte", `WITH ${name} AS (${statementName(query[0])} …) modifies data`);
     }
-    if (!query || query[0] !== "SelectStmt") {
+    if (query?.[0] !== "SelectStmt") {
       throw new Refusal("not_select", `WITH ${name} must be a SELECT; found ${query ? statementName(query[0]) : "an unrecognised query"}`);
     }
     this.fields(body, depth);

@@ -144,7 +144,7 @@ function constant(node: unknown): JsonObject | undefined {
 
 function castTypeName(node: unknown): string | undefined {
   const wrapped = isJsonObject(node) ? unwrapNode(node) : undefined;
-  if (!wrapped || wrapped[0] !== "TypeCast" || !isJsonObject(wrapped[1].typeName)) return undefined;
+  if (wrapped?.[0] !== "TypeCast" || !isJsonObject(wrapped[1].typeName)) return undefined;
   const typeName = wrapped[1].typeName;
   if (Array.isArray(typeName.typmods) && typeName.typmods.length > 0) return undefined;
   const parts = nameParts(typeName.names);

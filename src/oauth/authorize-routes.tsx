@@ -66,7 +66,7 @@ export async function continuedRequest(c: Context<AppEnv>, form: FormData): Prom
  */
 async function clientView(db: D1Database, clientId: string, row?: ClientRow): Promise<{ name: string; redirectUris: string[]; documentHost: string | null } | null> {
   const client = row ?? (await getClient(db, clientId));
-  if (!client || client.kind !== "public") return null;
+  if (client?.kind !== "public") return null;
   return {
     name: client.client_name ?? "An MCP client",
     redirectUris: JSON.parse(client.redirect_uris) as string[],

@@ -51,6 +51,6 @@ export async function documentClient(c: Context<AppEnv>, config: GatewayConfig, 
   // Like a registration: the name and how long the document is trusted before the next fetch.
   await recordOAuthEvent(c, { event: "oauth.client_document", outcome: "ok", rule: "fetched", clientId, detail: `${fetched.doc.client_name ?? ""} (fresh ${fetched.freshSeconds} s)`.trim().slice(0, 240) });
   const client = await getClient(c.env.DB, clientId);
-  if (!client || client.kind !== "public") return refuse("id_of_another_kind", 400, "This client ID belongs to another kind of client.");
+  if (client?.kind !== "public") return refuse("id_of_another_kind", 400, "This client ID belongs to another kind of client.");
   return { ok: true, client };
 }

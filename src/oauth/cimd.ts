@@ -59,6 +59,7 @@ function isLoopbackHost(hostname: string): boolean {
  */
 export function checkDocumentUrl(raw: string, opts: { allowLoopback: boolean }): { ok: true; url: URL } | CimdFailure {
   if (raw.length > CIMD_LIMITS.urlLength) return { ok: false, reason: "url_too_long" };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a URL with control characters is refused
   if (/[\u0000-\u0020\u007f-\u00a0\u2028\u2029\\]/.test(raw)) return { ok: false, reason: "url_whitespace_or_control" };
   let url: URL;
   try {
@@ -155,9 +156,11 @@ export function validateDocument(body: Uint8Array, clientId: string): { ok: true
   };
   const name = m.client_name;
   if (name !== undefined) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a name with control characters is refused
     if (typeof name !== "string" || name.length > CIMD_LIMITS.nameLength || /[\u0000-\u001f\u007f]/.test(name)) return { ok: false, reason: "doc_bad_client_name" };
     if (name.trim() !== "") doc.client_name = name;
   }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a scope with control characters is ignored
   if (typeof m.scope === "string" && m.scope.length <= 200 && !/[\u0000-\u001f\u007f]/.test(m.scope)) doc.scope = m.scope;
   if (typeof m.client_uri === "string" && m.client_uri.length <= DCR_LIMITS.uriLength && /^https:\/\/[^\s]+$/.test(m.client_uri)) doc.client_uri = m.client_uri;
   return { ok: true, doc };

@@ -46,6 +46,7 @@ export function validateRegistration(body: unknown): RegisteredMetadata {
   const text = (key: "client_name" | "scope", max: number) => {
     const v = m[key];
     if (v === undefined) return;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: metadata with control characters is refused
     if (typeof v !== "string" || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) throw new OAuthError("invalid_client_metadata", `${key} must be a short string.`);
     out[key] = v;
   };

@@ -34,6 +34,7 @@ function isPrivateUseRedirect(url: URL): boolean {
 export function checkRedirectUri(raw: unknown): { ok: true; uri: string } | { ok: false; reason: string } {
   if (typeof raw !== "string") return { ok: false, reason: "not a string" };
   if (raw.length === 0 || raw.length > 2000) return { ok: false, reason: "length" };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a redirect URI with control characters is refused
   if (/[\u0000-\u0020\u007f-\u00a0\u2028\u2029\\]/.test(raw)) return { ok: false, reason: "whitespace or control character" };
   if (raw.includes("*")) return { ok: false, reason: "wildcard" };
   let url: URL;

@@ -196,7 +196,7 @@ async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, clie
   const requested = form.get("scope");
   const tiers = new Set(usable.map((t) => t.tier));
   const wanted = requested ? tiersInScope(requested).filter((t) => tiers.has(t)) : [...tiers];
-  if (requested && requested.split(" ").includes(ADMIN_SCOPE)) throw new OAuthError("invalid_scope", "Task clients cannot have admin scope.");
+  if (requested?.split(" ").includes(ADMIN_SCOPE)) throw new OAuthError("invalid_scope", "Task clients cannot have admin scope.");
   if (wanted.length === 0) throw new OAuthError("invalid_scope", "This task is granted no tools in the requested scope.", "nothing_granted");
   const scope = scopeForTiers(wanted);
   const { token, claims } = await issueAccessToken(

@@ -70,7 +70,7 @@ export function credentialsFrom(env: { DATABASE_CREDENTIALS?: unknown }): Parsed
  */
 export function credentialProblem(bindings: CredentialBindings, workspace: string, secret: string, tier: Tier): { field: "secret" | "tier"; message: string } | undefined {
   const b = bindings.get(secret);
-  if (!b || !b.workspaces.includes(workspace)) return { field: "secret", message: `${secret} is not bound to workspace "${workspace}" in DATABASE_CREDENTIALS` };
+  if (!b?.workspaces.includes(workspace)) return { field: "secret", message: `${secret} is not bound to workspace "${workspace}" in DATABASE_CREDENTIALS` };
   if (b.tier !== tier) return { field: "tier", message: `${secret} is bound as the ${b.tier} tier, not ${tier}` };
   return undefined;
 }

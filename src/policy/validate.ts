@@ -57,6 +57,16 @@ class Checker {
   fail(path: string, message: string): void {
     this.errors.push({ path, message });
   }
+  /** Records an error; `false` for a type guard that did not hold. */
+  refuse(path: string, message: string): false {
+    this.fail(path, message);
+    return false;
+  }
+  /** Records an error and carries on with `fallback`. */
+  failWith<T>(path: string, message: string, fallback: T): T {
+    this.fail(path, message);
+    return fallback;
+  }
   obj(v: unknown, path: string, allowed: readonly string[], required: readonly string[] = []): Obj | undefined {
     if (!isObj(v)) {
       this.fail(path, "must be a mapping");
@@ -71,8 +81,8 @@ class Checker {
     return v;
   }
   str(v: unknown, path: string, pattern?: RegExp, hint?: string): v is string {
-    if (typeof v !== "string" || v.length === 0) return this.fail(path, "must be a non-empty string"), false;
-    if (pattern && !pattern.test(v)) return this.fail(path, hint ?? `must match ${pattern}`), false;
+    if (typeof v !== "string" || v.length === 0) return this.refuse(path, "must be a non-empty string");
+    if (pattern && !pattern.test(v)) return this.refuse(path, hint ?? `must match ${pattern}`);
     return true;
   }
   int(v: unknown, path: string, min: number, max: number): void {
@@ -112,7 +122,7 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
   }
   const groupExists = (g: string) => Object.hasOwn(groups, g);
 
-  const users = doc.users === undefined ? [] : Array.isArray(doc.users) ? doc.users : (c.fail("$.users", "must be a list"), []);
+  const users = doc.users === undefined ? [] : Array.isArray(doc.users) ? doc.users : c.failWith("$.users", "must be a list", []);
   const emails = new Set<string>();
   users.forEach((u, i) => {
     const p = `$.users[${i}]`;
@@ -127,7 +137,7 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
     if (user.groups !== undefined) for (const g of c.strList(user.groups, `${p}.groups`)) if (!groupExists(g)) c.fail(`${p}.groups`, `unknown group "${g}"`);
   });
 
-  const tasks = doc.tasks === undefined ? [] : Array.isArray(doc.tasks) ? doc.tasks : (c.fail("$.tasks", "must be a list"), []);
+  const tasks = doc.tasks === undefined ? [] : Array.isArray(doc.tasks) ? doc.tasks : c.failWith("$.tasks", "must be a list", []);
   const taskIds = new Set<string>();
   tasks.forEach((t, i) => {
     const p = `$.tasks[${i}]`;
@@ -150,7 +160,7 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
     if (i > 0 || Object.hasOwn(tools, "describe_data")) if (Object.hasOwn(tools, companion) || companion.length > 63) c.fail(`$.tools.${n}`, `its describe companion would be named "${companion}", which is taken or too long; rename the tool`);
   });
 
-  const grants = Array.isArray(doc.grants) ? doc.grants : (c.fail("$.grants", "must be a list"), []);
+  const grants = Array.isArray(doc.grants) ? doc.grants : c.failWith("$.grants", "must be a list", []);
   grants.forEach((g, i) => {
     const p = `$.grants[${i}]`;
     const grant = c.obj(g, p, ["tools", "users", "tasks", "groups", "expires"], ["tools"]);

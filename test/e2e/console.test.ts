@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import AxeBuilder from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -96,7 +96,7 @@ describe("console: approvals", () => {
     expect(new URL(mariaPage.url()).pathname).toBe("/authorize");
     await signIn(mariaPage, "maria@example.com", "gatehouse:approve");
     expect(mariaPage.url()).toBe(approval.url);
-    const cookies = await maria.cookies(e2e.workerUrl + "/console");
+    const cookies = await maria.cookies(`${e2e.workerUrl}/console`);
     const session = cookies.find((c) => c.name === "gh_console")!;
     expect(session).toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/console", secure: false });
     // No token reaches the browser: the cookie is an opaque id, and no page script can read it.

@@ -80,7 +80,13 @@ describe("a flood of hostile requests", () => {
     let tokens = await mint();
     let minting: Promise<void> | undefined;
     const fresh = async () => {
-      if (performance.now() - tokens.at > 300_000) await (minting ??= mint().then((t) => ((tokens = t), (minting = undefined))));
+      if (performance.now() - tokens.at > 300_000) {
+        minting ??= mint().then((t) => {
+          tokens = t;
+          minting = undefined;
+        });
+        await minting;
+      }
       return tokens;
     };
     expect(await legitimateCall(tokens.legit)).toBe(2);

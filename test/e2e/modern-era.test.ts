@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import pg from "pg";
+import type pg from "pg";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
 import { TestOAuthProvider } from "../support/oauth-browser";
 import { devToken } from "../support/mcp-client";

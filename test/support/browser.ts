@@ -90,7 +90,7 @@ export function privateUseCallback(page: Page, uri: string): CallbackCatcher {
   let resolve!: (u: URL) => void;
   const got = new Promise<URL>((r) => (resolve = r));
   page.on("response", (res) => {
-    const location = res.headers()["location"];
+    const location = res.headers().location;
     if (res.status() >= 300 && res.status() < 400 && location?.startsWith(`${uri}?`)) resolve(new URL(location));
   });
   return { uri, received: () => got, close: async () => undefined };

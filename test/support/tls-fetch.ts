@@ -8,7 +8,9 @@ import { request } from "node:https";
 export function loopbackTlsFetch(url: string, init: RequestInit = {}): Promise<Response> {
   const target = new URL(url);
   const headers: Record<string, string> = { host: target.host };
-  new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+  new Headers(init.headers).forEach((v, k) => {
+    headers[k] = v;
+  });
   const body = typeof init.body === "string" ? init.body : init.body ? String(init.body) : undefined;
   if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {

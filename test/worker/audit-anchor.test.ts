@@ -47,7 +47,10 @@ describe("signed chain heads", () => {
   it("signs each new head with AUDIT_ANCHOR_KEY under anchors/, verifiable with the published key, and POSTs it when AUDIT_ANCHOR_URL is set", async () => {
     await addRows(3);
     const posted: string[] = [];
-    const fetcher = (async (_url: string, init?: RequestInit) => (posted.push(String(init?.body)), new Response(null, { status: 204 }))) as typeof fetch;
+    const fetcher = (async (_url: string, init?: RequestInit) => {
+      posted.push(String(init?.body));
+      return new Response(null, { status: 204 });
+    }) as typeof fetch;
     const signed = await anchorHead({ ...anchorEnv(), AUDIT_ANCHOR_URL: "https://anchors.example.com/in" }, fetcher);
     const head = await env.DB.prepare("SELECT seq, hash FROM audit_anchor WHERE id = 1").first<{ seq: number; hash: string }>();
     expect(signed).toMatchObject({ seq: head!.seq, hash: head!.hash, scope: "deployment", kid: "anchor-test" });

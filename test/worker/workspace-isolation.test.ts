@@ -100,7 +100,9 @@ describe("workspace isolation", () => {
     // Two fresh workspaces, so no other case has touched these buckets; revenue_summary allows 10 calls a minute.
     const A = `rl-a-${suffix}`;
     const C = `rl-b-${suffix}`;
-    const tenPerMinute = (doc: Doc) => void (doc.tools.revenue_summary.limits.rate_per_minute = 10);
+    const tenPerMinute = (doc: Doc) => {
+      doc.tools.revenue_summary.limits.rate_per_minute = 10;
+    };
     await apply(policyFor(A, tenPerMinute));
     await apply(policyFor(C, tenPerMinute));
     const inA = await tokenFor("dana@example.com", "db:read", { ws: A });

@@ -27,7 +27,9 @@ describe("CLI credentials file", () => {
     await writeCredentials({ version: 1, current: "https://a", logins: { "https://a": login("https://a", "r1") } }, path);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, "config", "gatehouse"))).mode & 0o777).toBe(0o700);
-    await updateCredentials((f) => void (f.logins["https://a"]!.refresh_token = "r2"), path);
+    await updateCredentials((f) => {
+      f.logins["https://a"]!.refresh_token = "r2";
+    }, path);
     expect((await readCredentials(path)).logins["https://a"]!.refresh_token).toBe("r2");
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(await readdir(join(dir, "config", "gatehouse"))).toEqual(["credentials.json"]);

@@ -30,7 +30,7 @@ describe("return path after sign-in", () => {
     ["/consolex", "/console"],
     ["/authorize", "/console"],
     [null, "/console"],
-    ["/console/" + "a".repeat(300), "/console"],
+    [`/console/${"a".repeat(300)}`, "/console"],
   ])("%s → %s", (raw, expected) => {
     expect(safeReturnPath(raw)).toBe(expected);
   });

@@ -4,7 +4,12 @@ import { criticalPath, instrumentD1, instrumentEnv, instrumentRateLimit, parseRo
 /** A settable clock: the recorder's offsets come from it, its order from sequence numbers. */
 function clock() {
   let t = 1000;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 /** A promise the test settles by hand, to hold a round trip open. */
@@ -93,7 +98,10 @@ function fakeD1() {
     created.add(s);
     return s as unknown as Statement;
   };
-  const db = { prepare: (sql: string) => statement(sql), batch: async (s: Statement[]) => (batched.push(s), s.map(() => ({ results: [] }))), exec: async (_q: string) => ({ count: 0, duration: 0 }), dump: async () => new ArrayBuffer(0) };
+  const db = { prepare: (sql: string) => statement(sql), batch: async (s: Statement[]) => {
+      batched.push(s);
+      return s.map(() => ({ results: [] }));
+    }, exec: async (_q: string) => ({ count: 0, duration: 0 }), dump: async () => new ArrayBuffer(0) };
   return { db, batched, created };
 }
 
