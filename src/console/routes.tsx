@@ -36,6 +36,7 @@ import {
 } from "./session";
 import { endConsoleSession, insertConsoleSession, insertLogin, takeLogin } from "./store-d1";
 import { ensureConsoleClient } from "../oauth/listing-d1";
+import { logFailure } from "../lib/background";
 
 /**
  * The web console (`/console`): server-rendered pages for approvers and admins. It signs in through Gatehouse's
@@ -59,7 +60,7 @@ consoleRoutes.get("/login", async (c) => {
   // Anyone can start a sign-in, and each stores a row: at most 120 a minute per IP, pruned on expiry (prune.ts).
   const { success } = await c.env.RL_120.limit({ key: `console-login:${clientIpKey(c.req.header("cf-connecting-ip"))}` });
   if (!success) {
-    await recordOAuthRefusal(c, { event: "console.sign_in", outcome: "rate_limited", rule: "console_login_per_ip", clientId: CONSOLE_CLIENT_ID }).catch(() => undefined);
+    await recordOAuthRefusal(c, { event: "console.sign_in", outcome: "rate_limited", rule: "console_login_per_ip", clientId: CONSOLE_CLIENT_ID }).catch(logFailure("console sign-in refusal audit"));
     return page(c, 429, (n) => <MessagePage nonce={n} title="Too many sign-ins" message="Too many sign-ins from your network in the last minute. Wait a minute and try again." />);
   }
   await ensureConsoleClient(c.env.DB, config.issuer, now);

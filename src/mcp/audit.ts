@@ -6,6 +6,7 @@ import { nowSeconds } from "../lib/clock";
 import { randomId } from "../lib/sha256";
 import { callerFields } from "../audit/caller-fields";
 import { exportAuditEvent, type OtelEnv } from "../audit/otel-export";
+import { logFailure } from "../lib/background";
 
 /**
  * A decision on /mcp that runs no tool (a listing, a refusal before execution): recorded without holding the
@@ -20,5 +21,5 @@ export function auditDecision(
 ): void {
   const event = { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), ...callerFields(caller), ...f };
   exportAuditEvent(deps.env, deps.waitUntil, event, deps.request);
-  deps.waitUntil(recordBounded(deps.env, principalFloodKey(caller.principal.workspace, caller.principal.id), event, deps.request).catch(() => undefined));
+  deps.waitUntil(recordBounded(deps.env, principalFloodKey(caller.principal.workspace, caller.principal.id), event, deps.request).catch(logFailure("mcp decision audit")));
 }

@@ -16,6 +16,7 @@ import { clientIpKey } from "../http/client-ip";
 import { requestContext } from "../http/request-context";
 import { randomId } from "../lib/sha256";
 import { nowSeconds } from "../lib/clock";
+import { logFailure } from "../lib/background";
 
 /**
  * Refused credentials are audited, but past 60 rows a minute per IP only counted (audit/flood.ts): an anonymous
@@ -29,7 +30,7 @@ async function auditRefusal(c: Context<AppEnv>, failure: TokenFailure, workspace
 export function unauthorized(c: Context<AppEnv>, failure: TokenFailure, workspace?: string, opts: { audited?: boolean } = {}): Response {
   const config = configFor(c.env);
   const error = wireErrorFor(failure);
-  if (!opts.audited) c.executionCtx.waitUntil(auditRefusal(c, failure, workspace).catch(() => undefined));
+  if (!opts.audited) c.executionCtx.waitUntil(auditRefusal(c, failure, workspace).catch(logFailure("authentication refusal audit")));
   const status = error === "invalid_request" ? 400 : 401;
   c.header("WWW-Authenticate", bearerChallenge(config, error));
   c.header("Cache-Control", "no-store");

@@ -14,6 +14,7 @@ import type { PipelinePorts } from "./ports";
 import { renderTable, shapeResult } from "./result";
 import { readStatement, TOO_MANY_ROWS_SQLSTATE, wrappedSelect, type Statement } from "./statement";
 import { prepareWrite, REFUSALS } from "./write-approval";
+import { logFailure } from "../lib/background";
 
 /** The request a call belongs to: who, from where, and the links its results may carry. */
 export interface CallContext {
@@ -83,10 +84,10 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
     if (verdict.kind === "stale") return verdict;
     const row = { ...event, ...(verdict.clientName ? { clientName: verdict.clientName.slice(0, 200) } : {}) };
     if (!ok) {
-      p.background(p.audit.recordBounded({ ...row, outcome: "rate_limited", rule: rateRule, durationMs: p.clock.ms() - started }).catch(() => undefined));
+      p.background(p.audit.recordBounded({ ...row, outcome: "rate_limited", rule: rateRule, durationMs: p.clock.ms() - started }).catch(logFailure("rate-limited call audit")));
       return { kind: "result", result: rateLimited() };
     }
-    p.background(p.audit.record({ ...row, outcome, rule, durationMs: p.clock.ms() - started }).catch(() => undefined));
+    p.background(p.audit.record({ ...row, outcome, rule, durationMs: p.clock.ms() - started }).catch(logFailure("refused call audit")));
     return { kind: "result", result: toolError(message) };
   };
 
@@ -140,7 +141,7 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
   const finish = (c: Omit<AuditCompletion, "durationMs">) => {
     const done = { ...c, durationMs: p.clock.ms() - started };
     p.audit.finished?.({ ...event, ...done });
-    p.background(p.audit.complete(auditId, done).catch(() => undefined));
+    p.background(p.audit.complete(auditId, done).catch(logFailure("call audit completion")));
   };
   if (verdict.kind === "refused") {
     finish({ outcome: "denied", rule: `token:${describeTokenFailure(verdict.failure)}` });
@@ -151,7 +152,7 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
     return verdict;
   }
   if (!ok) {
-    p.background(p.audit.throttled(event, { outcome: "rate_limited", rule: rateRule, durationMs: p.clock.ms() - started }).catch(() => undefined));
+    p.background(p.audit.throttled(event, { outcome: "rate_limited", rule: rateRule, durationMs: p.clock.ms() - started }).catch(logFailure("rate-limited call audit")));
     return { kind: "result", result: rateLimited() };
   }
   // The approval is spent only now, with its audit row durable: exactly one concurrent identical call wins.
@@ -162,7 +163,7 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
 
   const write = tool.kind === "write";
   const outcome = await p.db.execute(tool, prepared.statement);
-  if (prepared.claim) p.background(p.approvals.finish(prepared.claim, outcome.ok ? "executed" : "failed").catch(() => undefined));
+  if (prepared.claim) p.background(p.approvals.finish(prepared.claim, outcome.ok ? "executed" : "failed").catch(logFailure("approval finish")));
   if (!outcome.ok) {
     if (write && outcome.kind === "db_error" && outcome.sqlstate === TOO_MANY_ROWS_SQLSTATE) {
       finish({ outcome: "error", rule: "max_affected_rows", sqlstate: outcome.sqlstate, dbMs: outcome.dbMs });

@@ -12,6 +12,7 @@ import { callerStateFrom, callerStateStatements, type CallerState } from "../pol
 import { nowSeconds } from "../lib/clock";
 import type { CallerGate, CallerVerdict, PipelinePorts } from "./ports";
 import { configureNeon, runReadOnly, runWrite } from "./neon";
+import { logFailure } from "../lib/background";
 
 /** What the caller-state read means for a call decided on policy `version`. */
 export function verdictOf(state: CallerState, version: number): CallerVerdict {
@@ -102,7 +103,7 @@ export function d1Ports(deps: { env: Bindings; request: RequestContext; waitUnti
     notify(body) {
       const url = env.APPROVAL_WEBHOOK_URL;
       if (!url) return;
-      deps.waitUntil(fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "approval.requested", ...body }) }).catch(() => undefined));
+      deps.waitUntil(fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "approval.requested", ...body }) }).catch(logFailure("approval webhook")));
     },
   };
 }

@@ -7,6 +7,7 @@ import { randomId, sha256Hex } from "../lib/sha256";
 import type { CallContext, Prepared } from "./pipeline";
 import type { PipelinePorts } from "./ports";
 import { writeStatement } from "./statement";
+import { logFailure } from "../lib/background";
 
 export const REFUSALS = {
   denied: "The approver denied this request. Nothing was run; calling again files a new request.",
@@ -37,7 +38,7 @@ export async function prepareWrite(p: PipelinePorts, ctx: CallContext, tool: Too
   const decision = writeDecision(latest, tool.version, now);
   const group = tool.approverGroup ?? "approvers";
   if (decision.kind !== "request") event.approvalId = decision.id;
-  const pending = (row: Partial<AuditEvent>) => p.background(p.audit.record({ ...event, outcome: "pending_approval", ...row }).catch(() => undefined));
+  const pending = (row: Partial<AuditEvent>) => p.background(p.audit.record({ ...event, outcome: "pending_approval", ...row }).catch(logFailure("approval pending audit")));
   switch (decision.kind) {
     case "request": {
       const id = randomId();
@@ -64,7 +65,7 @@ export async function prepareWrite(p: PipelinePorts, ctx: CallContext, tool: Too
     case "refuse":
       // Reported once; then the request is closed and the same call files a new one. A used one stays used.
       if (decision.reason !== "already_used") await p.approvals.markRefusalReported(decision.id);
-      p.background(p.audit.record({ ...event, outcome: "denied", rule: `approval:${decision.reason}`, durationMs: p.clock.ms() - Date.parse(event.time) }).catch(() => undefined));
+      p.background(p.audit.record({ ...event, outcome: "denied", rule: `approval:${decision.reason}`, durationMs: p.clock.ms() - Date.parse(event.time) }).catch(logFailure("approval refusal audit")));
       return { ok: false, result: toolError(REFUSALS[decision.reason]) };
     case "execute":
       return { ok: true, statement, claim: decision.id };

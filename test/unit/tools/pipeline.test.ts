@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Caller } from "../../../src/caller";
 import type { AuditEvent } from "../../../src/audit/event";
 import { AuditUnavailable } from "../../../src/audit/unavailable";
@@ -155,6 +155,23 @@ describe("the tools/call pipeline", () => {
     expect(f.log).toEqual(["rate-limit", "intent", "execute", "complete:ok"]);
     expect(f.rows[0]).toMatchObject({ outcome: "started", tool: "orders", params: { region: "EU" }, principal: "user:ann@example.com", workspace: "demo" });
     expect(f.rows[0]!.sqlHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("logs a completion that cannot be written, with what failed, instead of dropping it silently", async () => {
+    const f = fakes();
+    f.ports.audit.complete = async () => {
+      throw new Error("D1_ERROR: database is locked");
+    };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const out = await runToolCall(f.ports, f.ctx, tool(), { region: "EU" });
+      expect(out.kind).toBe("result");
+      await f.settle();
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(String(logged.mock.calls[0]![0]))).toMatchObject({ level: "error", what: "call audit completion", reason: "Error: D1_ERROR: database is locked" });
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it("never awaits the rate limit before the intent's round trip: the limiter may answer only after the intent was sent", async () => {
