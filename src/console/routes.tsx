@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { Hono, type Context } from "hono";
+import { Hono, } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../env";
 import { configFor } from "../http/config";
@@ -21,7 +21,6 @@ import { proposalsConsole } from "./proposals-routes";
 import { overview } from "./overview";
 import { auditConsoleRefusal, isSecureOrigin } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
-import { consolePageHeaders } from "./headers";
 import { MessagePage } from "./pages";
 import {
   CONSOLE_ABSOLUTE_SECONDS,

@@ -14,7 +14,7 @@ export function sqlSegments(sql: string, bind: readonly string[] | null, args: R
   for (let m = re.exec(sql); m !== null; m = re.exec(sql)) {
     if (m.index > last) out.push({ text: sql.slice(last, m.index) });
     const name = bind ? (bind[Number(m[1]) - 1] ?? null) : null;
-    const bound = name !== null && Object.prototype.hasOwnProperty.call(args, name);
+    const bound = name !== null && Object.hasOwn(args, name);
     out.push({ placeholder: m[0], name, value: bound ? args[name] : undefined, bound });
     last = m.index + m[0].length;
   }

@@ -46,7 +46,7 @@ export const verifyBearer: MiddlewareHandler<AppEnv> = async (c, next) => {
   const config = configFor(c.env);
   const bearer = extractBearer(c.req.header("authorization"), new URL(c.req.url));
   if (!bearer.ok) return unauthorized(c, bearer.failure);
-  let ring;
+  let ring: Awaited<ReturnType<typeof loadKeyRing>>;
   try {
     ring = await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS);
   } catch {

@@ -57,7 +57,7 @@ export interface CallScope {
  * since the isolate's snapshot), the call is decided again, once, on the version the caller-state read found,
  * with the state that read confirmed; its first intent row records why it did not run.
  */
-export async function serveAllowed(s: CallScope, caller: Caller, tool: ToolDefinition, gate: CallerGate, args: unknown, escape: (e: Escape) => void): Promise<CallToolResult> {
+export async function serveAllowed(s: CallScope, caller: Caller, tool: ToolDefinition, gate: CallerGate, args: unknown, escapeTo: (e: Escape) => void): Promise<CallToolResult> {
   const ports = (who: Caller, g: CallerGate) => d1Ports({ env: s.env, request: s.request, waitUntil: s.waitUntil, neonLocalEndpoint: s.neonLocalEndpoint, caller: who, gate: g });
   const context = (who: Caller) => ({ caller: who, issuer: s.issuer, guard: guardSql, ...(s.request.traceId ? { traceId: s.request.traceId } : {}) });
   let outcome = await runToolCall(ports(caller, gate), context(caller), tool, args);
@@ -66,7 +66,7 @@ export async function serveAllowed(s: CallScope, caller: Caller, tool: ToolDefin
     const again = callerOf(s.claims, policy, caller.clientName);
     const access = decide(policy, again, s.scopeTiers, tool.name, s.now).access;
     if (access?.kind === "out_of_scope") {
-      escape({ kind: "step_up", tool: access.tool });
+      escapeTo({ kind: "step_up", tool: access.tool });
       return toolError("");
     }
     if (access?.kind !== "allowed") {
@@ -79,7 +79,7 @@ export async function serveAllowed(s: CallScope, caller: Caller, tool: ToolDefin
     case "result":
       return outcome.result;
     case "unauthorized":
-      escape(outcome);
+      escapeTo(outcome);
       return toolError("");
     case "stale":
       // A checked gate is never stale.

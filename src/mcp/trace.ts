@@ -8,7 +8,7 @@ export function traceIdOf(header: string | undefined, body: unknown): { traceId?
   const fromMeta = (() => {
     if (typeof body !== "object" || body === null) return undefined;
     const meta = (body as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
-    const v = meta?.["traceparent"];
+    const v = meta?.traceparent;
     return typeof v === "string" ? v : undefined;
   })();
   for (const candidate of [header, fromMeta]) {

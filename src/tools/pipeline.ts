@@ -10,7 +10,7 @@ import { randomId, sha256Hex } from "../lib/sha256";
 import { bindArguments } from "./arguments";
 import { sqlHashOf } from "./catalog";
 import { mapSqlState } from "./pg-errors";
-import type { PipelinePorts } from "./ports";
+import type { CallerVerdict, PipelinePorts } from "./ports";
 import { renderTable, shapeResult } from "./result";
 import { readStatement, TOO_MANY_ROWS_SQLSTATE, wrappedSelect, type Statement } from "./statement";
 import { prepareWrite, REFUSALS } from "./write-approval";
@@ -130,7 +130,7 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
 
   // The one round trip before the database: the audit intent (and, deferred, the caller-state read) with the
   // rate limit's answer. Fail closed: no durable intent, nothing runs.
-  let verdict;
+  let verdict: CallerVerdict;
   let ok: boolean;
   try {
     [verdict, ok] = await Promise.all([p.gate.admit(event), allowed]);

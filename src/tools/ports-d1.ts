@@ -46,7 +46,7 @@ export function deferredGate(db: D1Database, caller: Caller, version: number, re
   return {
     check: () => (checked ??= db.batch(callerStateStatements(db, query)).then((r) => verdictOf(callerStateFrom(r), version))),
     async admit(intent: AuditEvent) {
-      let results;
+      let results: D1Result[];
       try {
         results = await db.batch([...callerStateStatements(db, query), intentStatement(db, intent, request)]);
       } catch (cause) {
@@ -65,10 +65,19 @@ export function d1Ports(deps: { env: Bindings; request: RequestContext; waitUnti
   return {
     gate: deps.gate,
     audit: {
-      record: (event) => (exportAuditEvent(env, deps.waitUntil, event, request), recordAudit(db, event, request)),
-      recordBounded: (event) => (exportAuditEvent(env, deps.waitUntil, event, request), recordBounded(env, floodKey, event, request)),
+      record: (event) => {
+        exportAuditEvent(env, deps.waitUntil, event, request);
+        return recordAudit(db, event, request);
+      },
+      recordBounded: (event) => {
+        exportAuditEvent(env, deps.waitUntil, event, request);
+        return recordBounded(env, floodKey, event, request);
+      },
       complete: (id, completion) => completeAudit(db, id, completion),
-      throttled: (intent, completion) => (exportAuditEvent(env, deps.waitUntil, { ...intent, ...completion }, request), recordThrottled(env, floodKey, intent, completion, request)),
+      throttled: (intent, completion) => {
+        exportAuditEvent(env, deps.waitUntil, { ...intent, ...completion }, request);
+        return recordThrottled(env, floodKey, intent, completion, request);
+      },
       finished: (event) => exportAuditEvent(env, deps.waitUntil, event, request),
     },
     db: {
