@@ -54,7 +54,10 @@ export class Inspector {
       }
     }
     const withWs = targets.filter((t) => t.webSocketDebuggerUrl);
-    const target = withWs.find((t) => `${t.title ?? ""} ${t.id ?? ""} ${t.url ?? ""}`.includes(`core:user:${worker}`)) ?? withWs.find((t) => `${t.title ?? ""} ${t.id ?? ""}`.includes(worker)) ?? (withWs.length === 1 ? withWs[0] : undefined);
+    const target =
+      withWs.find((t) => `${t.title ?? ""} ${t.id ?? ""} ${t.url ?? ""}`.includes(`core:user:${worker}`)) ??
+      withWs.find((t) => `${t.title ?? ""} ${t.id ?? ""}`.includes(worker)) ??
+      (withWs.length === 1 ? withWs[0] : undefined);
     if (!target?.webSocketDebuggerUrl) throw new Error(`no inspector target for ${worker} on port ${port}: ${JSON.stringify(targets).slice(0, 500)}`);
     // wrangler's inspector proxy wants a local Origin (as DevTools sends); Node's WebSocket takes headers in its init.
     const init = { headers: { Origin: "http://127.0.0.1" } } as unknown as string[];

@@ -152,7 +152,10 @@ export function summarizeProfile(profile: CpuProfile, calls: number, intervalMic
     idleMs: idle,
     isolateMsPerCall: per(js + gc),
     isolateWithProgramMsPerCall: per(js + gc + program),
-    topFunctions: [...fns.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, top).map((f) => ({ ...f, msPerCall: per(f.selfMs) })),
+    topFunctions: [...fns.values()]
+      .sort((a, b) => b.selfMs - a.selfMs)
+      .slice(0, top)
+      .map((f) => ({ ...f, msPerCall: per(f.selfMs) })),
     packages: [...pkgs.entries()].sort((a, b) => b[1] - a[1]).map(([p, ms]) => ({ package: p, selfMs: ms, msPerCall: per(ms) })),
   };
 }

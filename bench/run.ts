@@ -48,11 +48,16 @@ interface Kind {
   concurrent: boolean;
 }
 
-const TOOL_SQL = "SELECT region, quarter, invoice_count, invoiced, collected, outstanding, won_deals, won_amount FROM reporting.revenue_summary WHERE ($1::text IS NULL OR region = $1) ORDER BY region, quarter";
+const TOOL_SQL =
+  "SELECT region, quarter, invoice_count, invoiced, collected, outstanding, won_deals, won_amount FROM reporting.revenue_summary WHERE ($1::text IS NULL OR region = $1) ORDER BY region, quarter";
 const ADHOC_SQL = "SELECT region, quarter, invoice_count, invoiced, collected, outstanding, won_deals, won_amount FROM reporting.revenue_summary ORDER BY region, quarter";
 const REFUSED_SQL = "DELETE FROM sales.accounts";
 const MODERN = "2026-07-28";
-const ENVELOPE = { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientInfo": { name: "gatehouse-bench", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} };
+const ENVELOPE = {
+  "io.modelcontextprotocol/protocolVersion": MODERN,
+  "io.modelcontextprotocol/clientInfo": { name: "gatehouse-bench", version: "1" },
+  "io.modelcontextprotocol/clientCapabilities": {},
+};
 
 function rpc(method: string, params: Record<string, unknown> | undefined, token: string | undefined): { body: string; headers: Record<string, string> } {
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
@@ -85,9 +90,29 @@ function kinds(base: Base, token: string): Kind[] {
   const has16 = (r: Reply) => r.status === 200 && r.body.includes('"row_count":16');
   const wrap = (sql: string, tool: string, limitParam: number) => `/* gatehouse audit=bench tool=${tool} */\nSELECT * FROM (\n${sql}\n) AS gatehouse_result LIMIT $${limitParam}`;
   return [
-    { name: "read", label: "read (revenue_summary, 16 rows)", ...rpc("tools/call", { name: "revenue_summary", arguments: {} }, token), check: has16, direct: directCall(base, base.roleUrls.reporting, wrap(TOOL_SQL, "revenue_summary", 2), [null, 101]), concurrent: true },
-    { name: "execute_sql", label: "execute_sql (16 rows)", ...rpc("tools/call", { name: "execute_sql", arguments: { sql: ADHOC_SQL } }, token), check: has16, direct: directCall(base, base.roleUrls.diagnostic, wrap(ADHOC_SQL, "execute_sql", 1), [501]), concurrent: true },
-    { name: "refused", label: "execute_sql refused by the guard", ...rpc("tools/call", { name: "execute_sql", arguments: { sql: REFUSED_SQL } }, token), check: (r) => r.status === 200 && r.body.includes("Refused by the SQL guard"), concurrent: false },
+    {
+      name: "read",
+      label: "read (revenue_summary, 16 rows)",
+      ...rpc("tools/call", { name: "revenue_summary", arguments: {} }, token),
+      check: has16,
+      direct: directCall(base, base.roleUrls.reporting, wrap(TOOL_SQL, "revenue_summary", 2), [null, 101]),
+      concurrent: true,
+    },
+    {
+      name: "execute_sql",
+      label: "execute_sql (16 rows)",
+      ...rpc("tools/call", { name: "execute_sql", arguments: { sql: ADHOC_SQL } }, token),
+      check: has16,
+      direct: directCall(base, base.roleUrls.diagnostic, wrap(ADHOC_SQL, "execute_sql", 1), [501]),
+      concurrent: true,
+    },
+    {
+      name: "refused",
+      label: "execute_sql refused by the guard",
+      ...rpc("tools/call", { name: "execute_sql", arguments: { sql: REFUSED_SQL } }, token),
+      check: (r) => r.status === 200 && r.body.includes("Refused by the SQL guard"),
+      concurrent: false,
+    },
     { name: "tools_list", label: "tools/list", ...rpc("tools/list", undefined, token), check: (r) => r.status === 200 && r.body.includes('"tools":['), concurrent: false },
     { name: "unauthorized", label: "401 (no token)", ...rpc("tools/list", undefined, undefined), check: (r) => r.status === 401, concurrent: false },
   ];
@@ -271,9 +296,7 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
   const r32 = await drive(gatewayCall(client, read), COUNTS.concurrent, 32);
   const b1 = cpuSnapshot(roles);
   calls += COUNTS.concurrent;
-  const budget = Object.fromEntries(
-    Object.entries(cpuDelta(b0, b1, COUNTS.concurrent)).map(([role, ms]) => [role, { ms_per_call: ms, core_percent: ((ms * COUNTS.concurrent) / r32.wallMs) * 100 }]),
-  );
+  const budget = Object.fromEntries(Object.entries(cpuDelta(b0, b1, COUNTS.concurrent)).map(([role, ms]) => [role, { ms_per_call: ms, core_percent: ((ms * COUNTS.concurrent) / r32.wallMs) * 100 }]));
 
   // Isolate CPU per call from a V8 CPU profile of the user Worker, one profile per call kind.
   process.stdout.write(" profile");
@@ -340,7 +363,9 @@ const f0 = (v: number | undefined, w = 6) => (v === undefined ? "–" : v.toFixe
 
 function printTarget(name: string, t: TargetResult): void {
   console.log(`\n${name}  (load average ${t.load_average.before.join(" ")} → ${t.load_average.after.join(" ")})`);
-  console.log(`${"call kind".padEnd(34)} ${"p50 c=1".padStart(7)} ${"p99 c=1".padStart(7)}   ${"over direct p50/p99".padStart(19)}   ${"calls/s c=1/8/32".padStart(20)}   ${"isolate CPU".padStart(11)} ${"process CPU".padStart(11)}   D1 before Neon / before response (open) · RL ∥ D1`);
+  console.log(
+    `${"call kind".padEnd(34)} ${"p50 c=1".padStart(7)} ${"p99 c=1".padStart(7)}   ${"over direct p50/p99".padStart(19)}   ${"calls/s c=1/8/32".padStart(20)}   ${"isolate CPU".padStart(11)} ${"process CPU".padStart(11)}   D1 before Neon / before response (open) · RL ∥ D1`,
+  );
   for (const k of Object.values(t.kinds)) {
     const rt = k.round_trips;
     const conc = k.concurrency ? `${f0(k.c1.calls_per_s)}/${f0(k.concurrency.c8?.calls_per_s)}/${f0(k.concurrency.c32?.calls_per_s)}` : `${f0(k.c1.calls_per_s)}/     –/     –`;
@@ -359,8 +384,15 @@ function printProfiles(name: string, t: TargetResult): void {
   for (const k of Object.values(t.kinds)) {
     const p = k.profile;
     if (!p) continue;
-    console.log(`\n${name} · ${k.label}: isolate ${p.isolateMsPerCall.toFixed(3)} ms/call (JS ${(p.jsMs / p.calls).toFixed(3)}, GC ${(p.gcMs / p.calls).toFixed(3)}; "(program)" ${(p.programMs / p.calls).toFixed(3)} not included)`);
-    console.log(`  top packages (self ms/call): ${p.packages.slice(0, 8).map((x) => `${x.package} ${x.msPerCall.toFixed(3)}`).join(", ")}`);
+    console.log(
+      `\n${name} · ${k.label}: isolate ${p.isolateMsPerCall.toFixed(3)} ms/call (JS ${(p.jsMs / p.calls).toFixed(3)}, GC ${(p.gcMs / p.calls).toFixed(3)}; "(program)" ${(p.programMs / p.calls).toFixed(3)} not included)`,
+    );
+    console.log(
+      `  top packages (self ms/call): ${p.packages
+        .slice(0, 8)
+        .map((x) => `${x.package} ${x.msPerCall.toFixed(3)}`)
+        .join(", ")}`,
+    );
     console.log("  top functions (self ms/call):");
     for (const fn of p.topFunctions.slice(0, 10)) console.log(`    ${fn.msPerCall.toFixed(3)}  ${fn.function.padEnd(32)} ${fn.package.padEnd(28)} ${fn.where}`);
   }
@@ -376,15 +408,24 @@ console.log(`gatehouse bench (${gitDescribe()}), ${LEGACY ? "2025-era requests" 
 const ports = { postgres: await freePort(), neon: await freePort() };
 // The bench workspace's tools use the demo's credentials (the deployment's bindings, src/policy/credentials.ts).
 const extraVars = {
-  DATABASE_CREDENTIALS: JSON.stringify({ DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "bench"] }, DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "bench"] }, DB_URL_WRITER: { tier: "write", workspaces: ["demo"] } }),
+  DATABASE_CREDENTIALS: JSON.stringify({
+    DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "bench"] },
+    DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "bench"] },
+    DB_URL_WRITER: { tier: "write", workspaces: ["demo"] },
+  }),
   BENCH_INSTRUMENT: "true",
 };
 // Ctrl-C or a timeout stops what the run started (wrangler dev runs in its own process group).
 let current: Target | undefined;
-for (const signal of ["SIGINT", "SIGTERM"] as const)
-  process.once(signal, () => void (current ? current.stop() : Promise.resolve()).finally(() => process.exit(130)));
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void (current ? current.stop() : Promise.resolve()).finally(() => process.exit(130)));
 const [base] = await Promise.all([startBase(stateDir, ports, extraVars), TARGETS.includes("miniflare") ? buildBundle(outdir) : Promise.resolve()]);
-const results: Record<string, unknown> & { duration_s?: number } = { date: new Date().toISOString(), commit: gitDescribe(), era: LEGACY ? "2025" : MODERN, counts: COUNTS, profile_interval_us: PROFILE_INTERVAL_US };
+const results: Record<string, unknown> & { duration_s?: number } = {
+  date: new Date().toISOString(),
+  commit: gitDescribe(),
+  era: LEGACY ? "2025" : MODERN,
+  counts: COUNTS,
+  profile_interval_us: PROFILE_INTERVAL_US,
+};
 const targets: Record<string, TargetResult> = {};
 try {
   const policies = [join(ROOT, "policies/demo.yaml"), join(ROOT, "bench/policy.yaml")];

@@ -100,9 +100,11 @@ async function devSecret(): Promise<string> {
 }
 
 async function devToken(body: Record<string, string>): Promise<string> {
-  const res = await fetch(`${values.url}/dev/token`, { method: "POST", headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": await devSecret() }, body: JSON.stringify(body) }).catch(() =>
-    fail(`cannot reach ${values.url}; is \`npm run dev\` running?`),
-  );
+  const res = await fetch(`${values.url}/dev/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": await devSecret() },
+    body: JSON.stringify(body),
+  }).catch(() => fail(`cannot reach ${values.url}; is \`npm run dev\` running?`));
   const json = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string; error_description?: string };
   if (!json.access_token) fail(`no token: ${json.error ?? res.status} ${json.error_description ?? ""}`);
   return json.access_token;
@@ -114,7 +116,11 @@ async function devToken(body: Record<string, string>): Promise<string> {
  */
 async function serverToken(scope: "gatehouse:admin" | "gatehouse:approve"): Promise<string> {
   const token = process.env.GATEHOUSE_TOKEN || (await storedAccessToken(values.url!).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e))));
-  if (!token) fail(`not signed in to ${values.url}: run \`gatehouse login --url ${values.url}\` (a member of the policy's ${scope === "gatehouse:admin" ? "admins group" : "approver groups"}), or set GATEHOUSE_TOKEN to an access token with the ${scope} scope${scope === "gatehouse:admin" ? ", or pass --dev against the local stack" : ""}`, 2);
+  if (!token)
+    fail(
+      `not signed in to ${values.url}: run \`gatehouse login --url ${values.url}\` (a member of the policy's ${scope === "gatehouse:admin" ? "admins group" : "approver groups"}), or set GATEHOUSE_TOKEN to an access token with the ${scope} scope${scope === "gatehouse:admin" ? ", or pass --dev against the local stack" : ""}`,
+      2,
+    );
   return token;
 }
 
@@ -184,7 +190,11 @@ if (cmd === "policy" && sub === "validate") {
 } else if (cmd === "policy" && sub === "show") {
   const res = await admin("GET", "/policy");
   if (res.status !== 200) fail(`no policy (${res.status})`);
-  out(values.json ? JSON.stringify(res.json.document, null, 2) : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`);
+  out(
+    values.json
+      ? JSON.stringify(res.json.document, null, 2)
+      : `# workspace ${String(res.json.workspace)}, version ${String(res.json.version)}, applied ${String(res.json.applied_at)} by ${String(res.json.applied_by)}\n${stringify(res.json.document)}`,
+  );
 } else if (cmd === "audit" && (sub === "export" || sub === "verify" || sub === "tail")) {
   const filters = new URLSearchParams((values.filter ?? []).map((f) => f.split("=", 2) as [string, string]));
   if (values.from) filters.set("from", values.from);
@@ -270,14 +280,22 @@ if (cmd === "policy" && sub === "validate") {
 } else if (cmd === "approvals" && (sub === "list" || sub === "approve" || sub === "deny")) {
   const token = values.dev ? await devToken({ user: values.user ?? "maria@example.com", scope: "gatehouse:approve" }) : await serverToken("gatehouse:approve");
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${values.url}/admin/api/approvals${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) }).catch(() => fail(`cannot reach ${values.url}`));
+    const res = await fetch(`${values.url}/admin/api/approvals${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    }).catch(() => fail(`cannot reach ${values.url}`));
     return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
   };
   if (sub === "list") {
     const res = await api("GET", values.all ? "" : "?status=pending");
     if (res.status !== 200) fail(`refused (${res.status}): ${res.json.error_description ?? res.json.error ?? ""}`);
     if (values.json) out(JSON.stringify(res.json.approvals, null, 2));
-    else for (const a of res.json.approvals as Array<Record<string, unknown>>) out(`${field(a.id)}  ${field(a.status)}  ${field(a.tool)}  ${field(JSON.stringify(a.arguments))}  by ${field(a.requester)}  expires ${field(a.expires_at)}\n    ${field(String(a.sql).replace(/\s+/g, " "))}`);
+    else
+      for (const a of res.json.approvals as Array<Record<string, unknown>>)
+        out(
+          `${field(a.id)}  ${field(a.status)}  ${field(a.tool)}  ${field(JSON.stringify(a.arguments))}  by ${field(a.requester)}  expires ${field(a.expires_at)}\n    ${field(String(a.sql).replace(/\s+/g, " "))}`,
+        );
   } else {
     if (!arg) fail(`usage: gatehouse approvals ${sub} <id>${sub === "deny" ? " --reason …" : ""}`, 2);
     const res = await api("POST", `/${encodeURIComponent(arg)}/${sub}`, values.reason ? { reason: values.reason } : {});
@@ -286,7 +304,8 @@ if (cmd === "policy" && sub === "validate") {
   }
 } else if (cmd === "proposals" && (sub === "list" || sub === "show" || sub === "approve" || sub === "deny")) {
   // The two-person rule's proposals of the caller's workspace (docs/console.md "Proposals"); admin scope.
-  const line = (p: Record<string, unknown>) => `${field(p.id)}  ${field(p.state)}  ${field(p.kind)}  by ${field(p.proposer)}  expires ${field(p.expires_at)}\n${(p.reasons as unknown[]).map((r) => `    why: ${field(r)}`).join("\n")}`;
+  const line = (p: Record<string, unknown>) =>
+    `${field(p.id)}  ${field(p.state)}  ${field(p.kind)}  by ${field(p.proposer)}  expires ${field(p.expires_at)}\n${(p.reasons as unknown[]).map((r) => `    why: ${field(r)}`).join("\n")}`;
   if (sub === "list") {
     const res = await admin("GET", `/proposals${values.all ? "" : "?status=pending"}`);
     if (res.status !== 200) fail(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
@@ -314,7 +333,9 @@ if (cmd === "policy" && sub === "validate") {
         process.exit(1);
       }
       const applied = res.json.applied as Record<string, unknown> | undefined;
-      out(`${field(res.json.id)}: ${field(res.json.state)} by ${field(res.json.decided_by)}${applied ? ` (workspace ${field(applied.workspace)} version ${field(applied.version)})` : ""}${res.json.client_id ? ` (task client ${field(res.json.client_id)})` : ""}`);
+      out(
+        `${field(res.json.id)}: ${field(res.json.state)} by ${field(res.json.decided_by)}${applied ? ` (workspace ${field(applied.workspace)} version ${field(applied.version)})` : ""}${res.json.client_id ? ` (task client ${field(res.json.client_id)})` : ""}`,
+      );
     }
   }
 } else if (cmd === "task" && (sub === "create" || sub === "rotate")) {
@@ -326,10 +347,21 @@ if (cmd === "policy" && sub === "validate") {
     out(`client_id     ${field(res.json.client_id)}\nclient_secret ${field(res.json.client_secret)}   (shown once; the old secret no longer works)`);
   } else {
     if (!arg || !values.tools) fail("usage: gatehouse task create <task id> --tools a,b [--ttl 600] [--expires 2027-01-01] [--name …]", 2);
-    const body = { task: arg, tools: values.tools.split(",").map((t) => t.trim()).filter(Boolean), ...(values.ttl ? { ttl_seconds: Number(values.ttl) } : {}), ...(values.expires ? { expires_at: values.expires } : {}), ...(values.name ? { name: values.name } : {}) };
+    const body = {
+      task: arg,
+      tools: values.tools
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+      ...(values.ttl ? { ttl_seconds: Number(values.ttl) } : {}),
+      ...(values.expires ? { expires_at: values.expires } : {}),
+      ...(values.name ? { name: values.name } : {}),
+    };
     const res = await admin("POST", "/tasks", body);
     if (res.status !== 201 && res.status !== 202) fail(`refused (${res.status}): ${field(res.json.error_description ?? res.json.error ?? "")}`);
-    out(`client_id     ${field(res.json.client_id)}\nclient_secret ${field(res.json.client_secret)}   (shown once)\ntools         ${field((res.json.tools as string[]).join(", "))}, tokens ${field(res.json.ttl_seconds)} s, until ${field(res.json.expires_at)}`);
+    out(
+      `client_id     ${field(res.json.client_id)}\nclient_secret ${field(res.json.client_secret)}   (shown once)\ntools         ${field((res.json.tools as string[]).join(", "))}, tokens ${field(res.json.ttl_seconds)} s, until ${field(res.json.expires_at)}`,
+    );
     if (res.status === 202) {
       const p = res.json.proposal as Record<string, unknown>;
       out(`held for a second admin: proposal ${field(p.id)}; the secret works once another admin runs: gatehouse proposals approve ${field(p.id)}`);
@@ -346,7 +378,11 @@ if (cmd === "policy" && sub === "validate") {
   }
   const secret = process.env.BOOTSTRAP_TOKEN;
   if (!secret) fail("set BOOTSTRAP_TOKEN to the value of the Worker secret of that name", 2);
-  const res = await fetch(`${values.url}/admin/api/bootstrap`, { method: "POST", headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" }, body: JSON.stringify(document) }).catch(() => fail(`cannot reach ${values.url}`));
+  const res = await fetch(`${values.url}/admin/api/bootstrap`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" },
+    body: JSON.stringify(document),
+  }).catch(() => fail(`cannot reach ${values.url}`));
   const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (res.status !== 200) {
     err(`refused (${res.status}): ${String(json.error_description ?? json.error ?? "")}`);
@@ -374,5 +410,8 @@ if (cmd === "policy" && sub === "validate") {
 } else if (cmd === "keys" && sub === "generate") {
   out(generateSigningJwk());
 } else {
-  fail("usage: gatehouse login [--url …] [--no-browser] | logout | policy validate|diff|apply|bootstrap <file> | policy show | audit tail|export|verify | approvals list|approve|deny | proposals list|show|approve|deny | task create|rotate | token --user <email> | keys generate  (see cli/gatehouse.ts)", 2);
+  fail(
+    "usage: gatehouse login [--url …] [--no-browser] | logout | policy validate|diff|apply|bootstrap <file> | policy show | audit tail|export|verify | approvals list|approve|deny | proposals list|show|approve|deny | task create|rotate | token --user <email> | keys generate  (see cli/gatehouse.ts)",
+    2,
+  );
 }

@@ -55,9 +55,11 @@ async function discover(url: string): Promise<{ as: AsMetadata; resource: string
 }
 
 async function postForm(endpoint: string, form: Record<string, string>): Promise<{ status: number; json: TokenResponse }> {
-  const res = await fetch(endpoint, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" }, body: new URLSearchParams(form).toString() }).catch(() => {
-    throw new CliError(`cannot reach ${endpoint}`);
-  });
+  const res = await fetch(endpoint, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" }, body: new URLSearchParams(form).toString() }).catch(
+    () => {
+      throw new CliError(`cannot reach ${endpoint}`);
+    },
+  );
   return { status: res.status, json: (await res.json().catch(() => ({}))) as TokenResponse };
 }
 
@@ -82,8 +84,7 @@ function openBrowser(url: string): void {
   }
 }
 
-const page = (title: string, text: string) =>
-  `<!doctype html><meta charset="utf-8"><title>${title}</title><p>${text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</p>`;
+const page = (title: string, text: string) => `<!doctype html><meta charset="utf-8"><title>${title}</title><p>${text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</p>`;
 
 /** A one-shot loopback listener for the authorization response; anything but our state on /callback is ignored. */
 async function loopbackListener(state: string): Promise<{ redirectUri: string; response: Promise<URLSearchParams>; close(): void }> {
@@ -133,7 +134,13 @@ export async function login(rawUrl: string, opts: { open: boolean; scope?: strin
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       // Registered without a port: the loopback redirect matches at whichever port this login listens on.
-      body: JSON.stringify({ client_name: "Gatehouse CLI", redirect_uris: [`http://127.0.0.1${CALLBACK_PATH}`], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" }),
+      body: JSON.stringify({
+        client_name: "Gatehouse CLI",
+        redirect_uris: [`http://127.0.0.1${CALLBACK_PATH}`],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+      }),
     }).catch(() => {
       throw new CliError(`cannot reach ${as.registration_endpoint}`);
     });

@@ -61,7 +61,14 @@ try {
   const certificate = await loadOrCreateCertificate(join(stateDir, "tls"), HOST);
   // Every start is a fresh deployment: an empty D1, so `gatehouse policy bootstrap` is the first thing to do.
   await rm(join(stateDir, "wrangler"), { recursive: true, force: true });
-  idp = await startOidcProvider({ port: idpPort, redirectUri: `${origin}/authorize/oidc/callback`, accounts: demoAccounts(password), title: "Local IdP", clientId: "gatehouse-local", loginEveryTime: true });
+  idp = await startOidcProvider({
+    port: idpPort,
+    redirectUri: `${origin}/authorize/oidc/callback`,
+    accounts: demoAccounts(password),
+    title: "Local IdP",
+    clientId: "gatehouse-local",
+    loginEveryTime: true,
+  });
   console.log(`  ✓ identity provider on ${idp.issuer}`);
   stack = await startStack({
     stateDir,
@@ -100,7 +107,9 @@ await writeFile(
     `export BOOTSTRAP_TOKEN=${sq(bootstrapToken)}`,
     "# Node trusts the rehearsal's self-signed certificate (this one only).",
     `export NODE_EXTRA_CA_CERTS=${sq(certPath)}`,
-    ...(preload ? [`# Node's resolver does not know ${HOST} here: resolve *.localhost to 127.0.0.1 (or add \`127.0.0.1 ${HOST}\` to /etc/hosts).`, `export NODE_OPTIONS=${sq(`--import ${preload}`)}`] : []),
+    ...(preload
+      ? [`# Node's resolver does not know ${HOST} here: resolve *.localhost to 127.0.0.1 (or add \`127.0.0.1 ${HOST}\` to /etc/hosts).`, `export NODE_OPTIONS=${sq(`--import ${preload}`)}`]
+      : []),
     "",
   ].join("\n"),
   { mode: 0o600 },

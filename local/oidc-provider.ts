@@ -90,7 +90,14 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
  * provider asks for the password on every authorization request instead of reusing its session, so one browser can
  * sign in as several demo users in turn.
  */
-export async function startOidcProvider(opts: { port: number; redirectUri: string; accounts: Record<string, OidcAccount>; title?: string; clientId?: string; loginEveryTime?: boolean }): Promise<OidcProvider> {
+export async function startOidcProvider(opts: {
+  port: number;
+  redirectUri: string;
+  accounts: Record<string, OidcAccount>;
+  title?: string;
+  clientId?: string;
+  loginEveryTime?: boolean;
+}): Promise<OidcProvider> {
   const issuer = `http://127.0.0.1:${opts.port}`;
   const clientId = opts.clientId ?? "gatehouse-test";
   const title = opts.title ?? "Test IdP";
@@ -150,7 +157,13 @@ export async function startOidcProvider(opts: { port: number; redirectUri: strin
           ),
         );
       }
-      return html(200, page(`${title} consent`, `<p>Share your email, name and groups with Gatehouse?</p><form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Continue</button></form>`));
+      return html(
+        200,
+        page(
+          `${title} consent`,
+          `<p>Share your email, name and groups with Gatehouse?</p><form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Continue</button></form>`,
+        ),
+      );
     }
     if (req.method === "POST" && action === "login" && details.prompt.name === "login") {
       const form = await readForm(req);

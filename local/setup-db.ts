@@ -102,9 +102,7 @@ async function createDatabaseIfMissing(admin: pg.Client, database: string): Prom
   const found = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
   if (found.rowCount) return;
   // CREATE DATABASE takes no parameters and cannot run in a function: quote the name server-side.
-  const { rows } = await admin.query<{ sql: string }>("SELECT format('CREATE DATABASE %I', $1::text) AS sql", [
-    database,
-  ]);
+  const { rows } = await admin.query<{ sql: string }>("SELECT format('CREATE DATABASE %I', $1::text) AS sql", [database]);
   try {
     await admin.query(rows[0]!.sql);
   } catch (error) {
@@ -114,19 +112,16 @@ async function createDatabaseIfMissing(admin: pg.Client, database: string): Prom
 }
 
 async function setPasswords(client: pg.Client, passwords: RolePasswords): Promise<void> {
-  const { rows } = await client.query<{ rolname: string; rolpassword: string | null }>(
-    "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])",
-    [Object.values(TIER_ROLES)],
-  );
+  const { rows } = await client.query<{ rolname: string; rolpassword: string | null }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])", [Object.values(TIER_ROLES)]);
   const stored = new Map(rows.map((row) => [row.rolname, row.rolpassword]));
   for (const tier of TIERS) {
     const role = TIER_ROLES[tier];
     if (scramMatches(stored.get(role) ?? null, passwords[tier])) continue;
     // ALTER ROLE takes no parameters: quote server-side. The statement carries a verifier, not the password.
-    const { rows: alter } = await client.query<{ sql: string }>(
-      "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql",
-      [role, scramVerifier(passwords[tier], randomBytes(16), SCRAM_ITERATIONS)],
-    );
+    const { rows: alter } = await client.query<{ sql: string }>("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql", [
+      role,
+      scramVerifier(passwords[tier], randomBytes(16), SCRAM_ITERATIONS),
+    ]);
     await client.query(alter[0]!.sql);
   }
 }

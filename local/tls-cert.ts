@@ -54,16 +54,7 @@ export function selfSignedCertificate(host: string, now = new Date()): { key: st
   );
   const serial = randomBytes(16);
   serial[0]! &= 0x7f; // positive (§4.1.2.2)
-  const tbs = seq(
-    tlv(0xa0, integer(Buffer.from([2]))),
-    integer(serial),
-    ecdsaWithSha256,
-    name,
-    seq(utcTime(new Date(now.getTime() - 60_000)), utcTime(notAfter)),
-    name,
-    spki,
-    tlv(0xa3, extensions),
-  );
+  const tbs = seq(tlv(0xa0, integer(Buffer.from([2]))), integer(serial), ecdsaWithSha256, name, seq(utcTime(new Date(now.getTime() - 60_000)), utcTime(notAfter)), name, spki, tlv(0xa3, extensions));
   const signature = sign("sha256", tbs, { key: privateKey, dsaEncoding: "der" });
   const der = seq(tbs, ecdsaWithSha256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
   return { key: privateKey.export({ type: "pkcs8", format: "pem" }) as string, cert: pem("CERTIFICATE", der) };
@@ -72,11 +63,14 @@ export function selfSignedCertificate(host: string, now = new Date()): { key: st
 // DER (X.690 §8, §10): definite lengths, minimal encodings.
 function tlv(tag: number, value: Buffer): Buffer {
   const n = value.length;
-  const len = n < 0x80 ? Buffer.from([n]) : (() => {
-    const bytes: number[] = [];
-    for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-    return Buffer.from([0x80 | bytes.length, ...bytes]);
-  })();
+  const len =
+    n < 0x80
+      ? Buffer.from([n])
+      : (() => {
+          const bytes: number[] = [];
+          for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+          return Buffer.from([0x80 | bytes.length, ...bytes]);
+        })();
   return Buffer.concat([Buffer.from([tag]), len, value]);
 }
 const seq = (...parts: Buffer[]) => tlv(0x30, Buffer.concat(parts));

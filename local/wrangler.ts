@@ -49,8 +49,21 @@ export async function startWranglerDev(opts: {
   env?: Record<string, string>;
 }): Promise<WranglerDev> {
   const args = [
-    WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.persistTo, "--env-file", opts.envFile,
-    "--inspector-port", String(opts.inspectorPort ?? 0), "--show-interactive-dev-session=false", "--log-level", "warn",
+    WRANGLER,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(opts.port),
+    "--persist-to",
+    opts.persistTo,
+    "--env-file",
+    opts.envFile,
+    "--inspector-port",
+    String(opts.inspectorPort ?? 0),
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
     // GET /__scheduled runs the Cron Trigger once (local only): wrangler dev does not fire crons by itself.
     "--test-scheduled",
     ...(opts.https || opts.httpsCertificate ? ["--local-protocol", "https"] : []),

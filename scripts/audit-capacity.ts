@@ -70,7 +70,25 @@ try {
     console.log(`(dbstat unavailable: ${e instanceof Error ? e.message : String(e)})`);
   }
   const stored = pages.filter((p) => p.name === "audit_events" || p.name.startsWith("audit_by_") || p.name.startsWith("sqlite_autoindex_audit_events")).reduce((s, p) => s + p.bytes, 0);
-  console.log(JSON.stringify({ calls: CALLS, outcomes, rows_per_call: Number(rows!.n) / CALLS, tool_call_rows: rows!.calls, sealed: rows!.sealed, content_bytes_per_row: Math.round(Number(content!.bytes)), jsonl_bytes_per_row: Math.round(json!.bytes), gzip_jsonl_bytes_per_row: gzipBytesPerRow, pages_bytes: pages, stored_bytes_per_row_all_rows: Number(total!.n) ? Math.round(stored / Number(total!.n)) : null, rows_in_d1: total!.n }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        calls: CALLS,
+        outcomes,
+        rows_per_call: Number(rows!.n) / CALLS,
+        tool_call_rows: rows!.calls,
+        sealed: rows!.sealed,
+        content_bytes_per_row: Math.round(Number(content!.bytes)),
+        jsonl_bytes_per_row: Math.round(json!.bytes),
+        gzip_jsonl_bytes_per_row: gzipBytesPerRow,
+        pages_bytes: pages,
+        stored_bytes_per_row_all_rows: Number(total!.n) ? Math.round(stored / Number(total!.n)) : null,
+        rows_in_d1: total!.n,
+      },
+      null,
+      2,
+    ),
+  );
 
   if (ARCHIVE_ROWS > 0) {
     // Copies of the measured rows (times spread over the last hour); the gateway's clock then moves two hours on
@@ -84,12 +102,32 @@ try {
        FROM n JOIN src s ON s.rn = n.i % ${Math.max(1, Number(rows!.calls))}`,
     );
     // Sealed first (the admin API's seal), so the pages measured hold hashes and the Cron runs timed only archive.
-    const seal = await fetch(`${stack.workerUrl}/admin/api/audit/seal`, { method: "POST", headers: { Authorization: `Bearer ${await devToken(dev, { user: "admin@example.com", scope: "gatehouse:admin" })}` } });
+    const seal = await fetch(`${stack.workerUrl}/admin/api/audit/seal`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${await devToken(dev, { user: "admin@example.com", scope: "gatehouse:admin" })}` },
+    });
     if (!seal.ok) throw new Error(`seal refused (${seal.status})`);
     const [stats] = await q("SELECT count(*) AS n, sum(hash IS NOT NULL) AS sealed FROM audit_events");
-    const big = await q<{ name: string; bytes: number }>("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name = 'audit_events' OR name LIKE 'audit_by_%' OR name LIKE 'sqlite_autoindex_audit_events%' GROUP BY name");
-    console.log(JSON.stringify({ rows_in_d1: stats!.n, sealed: stats!.sealed, stored_bytes_per_row: Math.round(big.reduce((s, p) => s + p.bytes, 0) / Number(stats!.n)), by_structure: big.map((p) => ({ name: p.name, bytes_per_row: Math.round(p.bytes / Number(stats!.n)) })) }, null, 2));
-    const clock = await fetch(`${stack.workerUrl}/dev/clock`, { method: "POST", headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": dev.devSecret }, body: JSON.stringify({ offset_seconds: 7200 }) });
+    const big = await q<{ name: string; bytes: number }>(
+      "SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name = 'audit_events' OR name LIKE 'audit_by_%' OR name LIKE 'sqlite_autoindex_audit_events%' GROUP BY name",
+    );
+    console.log(
+      JSON.stringify(
+        {
+          rows_in_d1: stats!.n,
+          sealed: stats!.sealed,
+          stored_bytes_per_row: Math.round(big.reduce((s, p) => s + p.bytes, 0) / Number(stats!.n)),
+          by_structure: big.map((p) => ({ name: p.name, bytes_per_row: Math.round(p.bytes / Number(stats!.n)) })),
+        },
+        null,
+        2,
+      ),
+    );
+    const clock = await fetch(`${stack.workerUrl}/dev/clock`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Gatehouse-Dev-Secret": dev.devSecret },
+      body: JSON.stringify({ offset_seconds: 7200 }),
+    });
     if (!clock.ok) throw new Error(`dev clock refused (${clock.status}): ${await clock.text()}`);
     const progress = async () => (await q<{ seq: number }>("SELECT COALESCE((SELECT seq FROM audit_archive WHERE id = 1), 0) AS seq").catch(() => [{ seq: 0 }]))[0]!.seq;
     const runs: Array<{ rows: number; ms: number }> = [];

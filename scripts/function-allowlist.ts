@@ -18,15 +18,9 @@ import type pg from "pg";
 import { deniedFunctionReason } from "../src/guard/denylist";
 
 /** Pseudo-types no SQL expression can supply or use (PostgreSQL docs §8.21). */
-const NOT_SQL_CALLABLE = [
-  "internal", "cstring", "trigger", "event_trigger", "language_handler", "fdw_handler", "index_am_handler",
-  "table_am_handler", "tsm_handler", "pg_ddl_command",
-];
+const NOT_SQL_CALLABLE = ["internal", "cstring", "trigger", "event_trigger", "language_handler", "fdw_handler", "index_am_handler", "table_am_handler", "tsm_handler", "pg_ddl_command"];
 /** Object-identifier types whose input function looks objects up by name (§8.19); regconfig/regdictionary excepted. */
-const NAME_LOOKUP_TYPES = [
-  "regclass", "regproc", "regprocedure", "regoper", "regoperator", "regtype", "regnamespace", "regrole",
-  "regcollation",
-];
+const NAME_LOOKUP_TYPES = ["regclass", "regproc", "regprocedure", "regoper", "regoperator", "regtype", "regnamespace", "regrole", "regcollation"];
 const EXCLUDED_TYPES = [...NAME_LOOKUP_TYPES, "aclitem"];
 
 export interface CatalogAllowlist {

@@ -95,8 +95,7 @@ export function readParserWasmLayout(bytes: Uint8Array): ParserWasmLayout {
         else if (kind === 4) {
           r.byte();
           r.u32();
-        }
-        else throw new Error(`parser wasm: unknown import kind ${kind}`);
+        } else throw new Error(`parser wasm: unknown import kind ${kind}`);
       }
     } else if (id === SECTION.memory) {
       if (r.u32() !== 1) throw new Error("parser wasm: expected exactly one memory");

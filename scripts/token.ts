@@ -17,7 +17,7 @@ const { values } = parseArgs({
 });
 
 if (!values.user && !values.task) {
-  console.error("usage: npm run token -- --user <email> | --task <id> [--scope \"db:read db:sql\"] [--json]");
+  console.error('usage: npm run token -- --user <email> | --task <id> [--scope "db:read db:sql"] [--json]');
   process.exit(2);
 }
 

@@ -21,12 +21,7 @@ export interface ExecutionOptions {
 }
 
 /** The response JSON for the payload; throws a QueryError (Postgres) or HttpError (limits) on failure. */
-export async function execute(
-  lease: Lease,
-  payload: Payload,
-  options: ExecutionOptions,
-  budget: ResponseBudget,
-): Promise<string> {
+export async function execute(lease: Lease, payload: Payload, options: ExecutionOptions, budget: ResponseBudget): Promise<string> {
   if (payload.kind === "single") {
     try {
       return await runStatement(lease.client, payload.query, shapeFor(payload.query, options), budget);
@@ -38,12 +33,7 @@ export async function execute(
   return runBatch(lease, payload.queries, options, budget);
 }
 
-async function runBatch(
-  lease: Lease,
-  queries: QueryData[],
-  options: ExecutionOptions,
-  budget: ResponseBudget,
-): Promise<string> {
+async function runBatch(lease: Lease, queries: QueryData[], options: ExecutionOptions, budget: ResponseBudget): Promise<string> {
   await runControl(lease, startTransactionSql(options.batch));
   const results: string[] = [];
   try {

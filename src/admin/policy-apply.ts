@@ -29,7 +29,11 @@ export async function checkPolicyDocument(input: unknown): Promise<{ ok: true; p
  * Everything an admin's apply checks before anything is stored (admin API and console alike): the document, its
  * write statements, that it is the admin's own workspace, and the deployment's credential bindings for it.
  */
-export async function checkPolicyForWorkspace(input: unknown, workspace: string, env: { DATABASE_CREDENTIALS?: unknown }): Promise<{ ok: true; policy: PolicyDocument } | { ok: false; errors: PolicyError[] }> {
+export async function checkPolicyForWorkspace(
+  input: unknown,
+  workspace: string,
+  env: { DATABASE_CREDENTIALS?: unknown },
+): Promise<{ ok: true; policy: PolicyDocument } | { ok: false; errors: PolicyError[] }> {
   const checked = await checkPolicyDocument(input);
   if (!checked.ok) return checked;
   if (checked.policy.workspace !== workspace) return { ok: false, errors: [{ path: "$.workspace", message: `you administer workspace "${workspace}", not "${checked.policy.workspace}"` }] };
@@ -49,14 +53,27 @@ export interface AppliedPolicy {
  * of its workspace. The version, `alsoCommit` (e.g. the bootstrap's spent marker) and the `policy.applied` audit
  * row are one D1 transaction: none is committed without the others.
  */
-export async function applyPolicy(c: Context<AppEnv>, policy: PolicyDocument, by: string, opts: { rule?: string; approvalId?: string; alsoCommit?: D1PreparedStatement[] } = {}): Promise<AppliedPolicy> {
+export async function applyPolicy(
+  c: Context<AppEnv>,
+  policy: PolicyDocument,
+  by: string,
+  opts: { rule?: string; approvalId?: string; alsoCommit?: D1PreparedStatement[] } = {},
+): Promise<AppliedPolicy> {
   const compiled = await compilePolicy(policy);
   const before = await headPolicyDocument(c.env.DB, compiled.workspace);
   const previous = before ? validatePolicy(JSON.parse(before.document)) : undefined;
   const changes = diffPolicies(previous?.ok ? await compilePolicy(previous.policy) : undefined, compiled);
   const version = await applyCompiledPolicy(c.env.DB, compiled, JSON.stringify(policy), by, new Date(nowSeconds() * 1000), (v) => [
     ...(opts.alsoCommit ?? []),
-    oauthAuditStatement(c, { event: "policy.applied", outcome: "ok", ...(opts.rule ? { rule: opts.rule } : {}), ...(opts.approvalId ? { approvalId: opts.approvalId } : {}), principal: by, workspace: compiled.workspace, detail: `version ${v} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)` }),
+    oauthAuditStatement(c, {
+      event: "policy.applied",
+      outcome: "ok",
+      ...(opts.rule ? { rule: opts.rule } : {}),
+      ...(opts.approvalId ? { approvalId: opts.approvalId } : {}),
+      principal: by,
+      workspace: compiled.workspace,
+      detail: `version ${v} ${compiled.hash.slice(0, 16)}: ${changes.length} change(s)`,
+    }),
   ]);
   return { workspace: compiled.workspace, version, hash: compiled.hash, changes: formatChanges(changes).split("\n") };
 }

@@ -27,7 +27,7 @@ proposalRoutes.get("/:id", async (c) => {
 for (const decision of ["approve", "deny"] as const) {
   proposalRoutes.post(`/:id/${decision}`, async (c) => {
     const raw: unknown = await c.req.json().catch(() => ({}));
-    const r0 = (typeof raw === "object" && raw !== null ? (raw as { reason?: unknown }).reason : undefined);
+    const r0 = typeof raw === "object" && raw !== null ? (raw as { reason?: unknown }).reason : undefined;
     const reason = typeof r0 === "string" && r0.trim() ? r0.trim().slice(0, 500) : null;
     const r = await decideProposal(c, adminOf(c), c.req.param("id"), decision, reason);
     if (r.ok) return c.json({ ...proposalJson(r.proposal, nowSeconds()), ...(r.applied ? { applied: r.applied } : {}), ...(r.clientId ? { client_id: r.clientId } : {}) });

@@ -18,7 +18,9 @@ export interface ProposalRow extends ProposalView {
 
 export function insertProposalStatement(db: D1Database, p: Omit<ProposalRow, "state" | "decided_by" | "decided_at" | "reason">): D1PreparedStatement {
   return db
-    .prepare("INSERT INTO admin_proposals (id, workspace_id, kind, payload, payload_hash, summary, base_version, proposer, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')")
+    .prepare(
+      "INSERT INTO admin_proposals (id, workspace_id, kind, payload, payload_hash, summary, base_version, proposer, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+    )
     .bind(p.id, p.workspace_id, p.kind, p.payload, p.payload_hash, p.summary, p.base_version, p.proposer, p.created_at, p.expires_at);
 }
 
@@ -28,10 +30,7 @@ export function getProposal(db: D1Database, id: string): Promise<ProposalRow | n
 
 /** A workspace's proposals, newest first (pending ones whatever their age, then the decided history). */
 export async function listProposals(db: D1Database, workspace: string, limit = 100): Promise<ProposalRow[]> {
-  const rows = await db
-    .prepare("SELECT * FROM admin_proposals WHERE workspace_id = ? ORDER BY state = 'pending' DESC, created_at DESC, rowid DESC LIMIT ?")
-    .bind(workspace, limit)
-    .all<ProposalRow>();
+  const rows = await db.prepare("SELECT * FROM admin_proposals WHERE workspace_id = ? ORDER BY state = 'pending' DESC, created_at DESC, rowid DESC LIMIT ?").bind(workspace, limit).all<ProposalRow>();
   return rows.results;
 }
 

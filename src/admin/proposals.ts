@@ -74,7 +74,15 @@ async function propose(c: Context<AppEnv>, admin: Admin, kind: ProposalKind, pay
   };
   await c.env.DB.batch([
     insertProposalStatement(c.env.DB, row),
-    oauthAuditStatement(c, { event: "proposal.created", outcome: "ok", rule: kind, principal: admin.id, workspace: admin.workspace, approvalId: row.id, detail: `${kind} proposal ${row.id} on version ${baseVersion}, sha256 ${row.payload_hash.slice(0, 16)}: ${summary.reasons.join("; ")}`.slice(0, 1000) }),
+    oauthAuditStatement(c, {
+      event: "proposal.created",
+      outcome: "ok",
+      rule: kind,
+      principal: admin.id,
+      workspace: admin.workspace,
+      approvalId: row.id,
+      detail: `${kind} proposal ${row.id} on version ${baseVersion}, sha256 ${row.payload_hash.slice(0, 16)}: ${summary.reasons.join("; ")}`.slice(0, 1000),
+    }),
   ]);
   return row;
 }
@@ -142,7 +150,11 @@ export async function sweepExpired(c: Context<AppEnv>, workspace: string): Promi
   await c.env.DB.batch(
     due.flatMap((p) => [
       closeProposalStatement(c.env.DB, p.id, "expired", null, null, now),
-      oauthAuditStatement(c, { event: "proposal.expired", outcome: "ok", rule: p.kind, principal: p.proposer, workspace, approvalId: p.id, detail: `${p.kind} proposal ${p.id} expired unapproved` }, { ifChanged: true }),
+      oauthAuditStatement(
+        c,
+        { event: "proposal.expired", outcome: "ok", rule: p.kind, principal: p.proposer, workspace, approvalId: p.id, detail: `${p.kind} proposal ${p.id} expired unapproved` },
+        { ifChanged: true },
+      ),
     ]),
   );
 }
@@ -187,7 +199,11 @@ export async function decideProposal(c: Context<AppEnv>, admin: Admin, id: strin
     if (check.kind === "stale") {
       await c.env.DB.batch([
         closeProposalStatement(c.env.DB, p.id, "stale", admin.id, STALE_MESSAGE, now),
-        oauthAuditStatement(c, { event: "proposal.stale", outcome: "ok", ...base, detail: `${p.kind} proposal ${p.id} was computed on version ${check.base}; the policy is at version ${check.head}` }, { ifChanged: true }),
+        oauthAuditStatement(
+          c,
+          { event: "proposal.stale", outcome: "ok", ...base, detail: `${p.kind} proposal ${p.id} was computed on version ${check.base}; the policy is at version ${check.head}` },
+          { ifChanged: true },
+        ),
       ]);
     }
     await recordOAuthEvent(c, { event: `proposal.${decision}`, outcome: "denied", ...base, rule, detail: `${p.kind} proposal ${p.id} by ${p.proposer}` });

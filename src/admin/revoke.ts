@@ -28,11 +28,7 @@ export async function revokeInWorkspace(
   const ws = admin.workspace;
   const owned =
     kind === "token" ||
-    (kind === "user" || kind === "task"
-      ? await isPrincipal(c.env.DB, ws, value)
-      : kind === "session"
-        ? await isWorkspaceSession(c.env.DB, ws, value)
-        : await isWorkspaceClient(c.env.DB, ws, value));
+    (kind === "user" || kind === "task" ? await isPrincipal(c.env.DB, ws, value) : kind === "session" ? await isWorkspaceSession(c.env.DB, ws, value) : await isWorkspaceClient(c.env.DB, ws, value));
   if (!owned) return { ok: false };
   await c.env.DB.batch([
     ...revocationStatements(c.env.DB, { kind: REVOCABLE[kind], value, workspace: ws, reason, by: admin.id, now }),

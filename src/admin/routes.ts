@@ -81,7 +81,9 @@ adminRoutes.post("/policy/validate", async (c) => {
   // Credential bindings are checked for the caller's own workspace only: another workspace's stay undisclosed.
   const ws = c.get("caller").principal.workspace;
   const foreign = checked.ok && checked.policy.workspace !== ws ? [{ path: "$.workspace", message: `this token administers workspace "${ws}"` }] : [];
-  const errors = checked.ok ? [...(await checkWriteStatements(checked.policy, parseSql)), ...(foreign.length > 0 ? foreign : checkCredentialBindings(checked.policy, credentialsFrom(c.env)))] : checked.errors;
+  const errors = checked.ok
+    ? [...(await checkWriteStatements(checked.policy, parseSql)), ...(foreign.length > 0 ? foreign : checkCredentialBindings(checked.policy, credentialsFrom(c.env)))]
+    : checked.errors;
   return c.json(errors.length === 0 ? { ok: true } : { ok: false, errors }, errors.length === 0 ? 200 : 400);
 });
 

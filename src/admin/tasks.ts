@@ -42,12 +42,18 @@ export function parseTaskSpec(raw: unknown, now: number): TaskSpec | null {
   const tools = Array.isArray(body?.tools) && body.tools.every((t) => typeof t === "string") ? [...new Set(body.tools as string[])] : undefined;
   const ttl = body?.ttl_seconds === undefined ? DEFAULT_TIER_TTL.read : Number(body.ttl_seconds);
   const expiresAt = body?.expires_at === undefined ? now + 365 * 24 * 3600 : Math.floor(Date.parse(String(body.expires_at)) / 1000);
-  if (!/^[a-z][a-z0-9_-]{0,62}$/.test(task) || !tools || tools.length === 0 || !Number.isInteger(ttl) || ttl < 60 || ttl > MAX_TOKEN_TTL || !Number.isFinite(expiresAt) || expiresAt <= now) return null;
+  if (!/^[a-z][a-z0-9_-]{0,62}$/.test(task) || !tools || tools.length === 0 || !Number.isInteger(ttl) || ttl < 60 || ttl > MAX_TOKEN_TTL || !Number.isFinite(expiresAt) || expiresAt <= now)
+    return null;
   return { task, tools, ttl, expiresAt, name: typeof body?.name === "string" && body.name.trim() ? body.name.trim().slice(0, 200) : task };
 }
 
 /** Whether the workspace's current policy names the task and grants it every tool asked for. */
-export async function checkTaskSpec(db: D1Database, workspace: string, spec: TaskSpec, now: number): Promise<{ ok: true; snapshot: PolicySnapshot; principal: string } | { ok: false; message: string }> {
+export async function checkTaskSpec(
+  db: D1Database,
+  workspace: string,
+  spec: TaskSpec,
+  now: number,
+): Promise<{ ok: true; snapshot: PolicySnapshot; principal: string } | { ok: false; message: string }> {
   const principal = taskPrincipalId(spec.task);
   if (!(await isPrincipal(db, workspace, principal))) return { ok: false, message: `No task "${spec.task}" in the workspace policy.` };
   const snapshot = await currentPolicy(db, workspace);
@@ -66,8 +72,21 @@ export async function newTaskClient(spec: TaskSpec, principal: string): Promise<
 /** The insert of a task client and its `client.created` audit row (`createdBy` is the admin who asked for it). */
 export function createTaskStatements(c: Context<AppEnv>, workspace: string, t: TaskClientSpec, createdBy: string, extra: { approvalId?: string; detail?: string } = {}): D1PreparedStatement[] {
   return [
-    insertTaskClientStatement(c.env.DB, { clientId: t.clientId, name: t.name, secretHash: t.secretHash, workspace, principal: t.principal, tools: t.tools, ttl: t.ttl, expiresAt: t.expiresAt, createdBy }, nowSeconds()),
-    oauthAuditStatement(c, { event: "client.created", outcome: "ok", rule: "task", principal: createdBy, clientId: t.clientId, workspace, ...(extra.approvalId ? { approvalId: extra.approvalId } : {}), detail: `${t.task}: ${t.tools.join(",")}${extra.detail ? ` ${extra.detail}` : ""}` }),
+    insertTaskClientStatement(
+      c.env.DB,
+      { clientId: t.clientId, name: t.name, secretHash: t.secretHash, workspace, principal: t.principal, tools: t.tools, ttl: t.ttl, expiresAt: t.expiresAt, createdBy },
+      nowSeconds(),
+    ),
+    oauthAuditStatement(c, {
+      event: "client.created",
+      outcome: "ok",
+      rule: "task",
+      principal: createdBy,
+      clientId: t.clientId,
+      workspace,
+      ...(extra.approvalId ? { approvalId: extra.approvalId } : {}),
+      detail: `${t.task}: ${t.tools.join(",")}${extra.detail ? ` ${extra.detail}` : ""}`,
+    }),
   ];
 }
 

@@ -19,6 +19,14 @@ export function pendingResult(a: { id: string; tool: string; approverGroup: stri
   ].join(" ");
   return {
     content: [{ type: "text", text: notice }],
-    structuredContent: { columns: [], rows: [], row_count: 0, truncated: false, limit: 0, notice, approval: { id: a.id, status: "pending", expires_at: expires, approver_group: a.approverGroup, url } },
+    structuredContent: {
+      columns: [],
+      rows: [],
+      row_count: 0,
+      truncated: false,
+      limit: 0,
+      notice,
+      approval: { id: a.id, status: "pending", expires_at: expires, approver_group: a.approverGroup, url },
+    },
   };
 }

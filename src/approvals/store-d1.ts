@@ -13,7 +13,9 @@ export function latestApproval(db: D1Database, q: { workspace: string; tool: str
 /** Files a request; `false` when an open one already exists for the same requester, tool and arguments. */
 export async function insertApproval(db: D1Database, a: Omit<ApprovalRow, "decided_by" | "decided_at" | "reason" | "executed_at" | "execution_audit_id" | "refusal_reported">): Promise<boolean> {
   const res = await db
-    .prepare("INSERT OR IGNORE INTO approvals (id, workspace_id, tool, tool_version, args, args_hash, sql_text, approver_group, requester, session_id, client_id, status, created_at, expires_at, on_behalf_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .prepare(
+      "INSERT OR IGNORE INTO approvals (id, workspace_id, tool, tool_version, args, args_hash, sql_text, approver_group, requester, session_id, client_id, status, created_at, expires_at, on_behalf_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
     .bind(a.id, a.workspace_id, a.tool, a.tool_version, a.args, a.args_hash, a.sql_text, a.approver_group, a.requester, a.session_id, a.client_id, a.status, a.created_at, a.expires_at, a.on_behalf_of)
     .run();
   return (res.meta.changes ?? 0) === 1;
@@ -22,7 +24,6 @@ export async function insertApproval(db: D1Database, a: Omit<ApprovalRow, "decid
 export async function markRefusalReported(db: D1Database, id: string): Promise<void> {
   await db.prepare("UPDATE approvals SET refusal_reported = 1 WHERE id = ?").bind(id).run();
 }
-
 
 export function getApproval(db: D1Database, id: string): Promise<ApprovalRow | null> {
   return db.prepare("SELECT * FROM approvals WHERE id = ?").bind(id).first<ApprovalRow>();
@@ -33,9 +34,7 @@ export function getApproval(db: D1Database, id: string): Promise<ApprovalRow | n
  * effect. Returned unrun so the caller can batch it with the decision's audit row (one transaction).
  */
 export function decideApprovalStatement(db: D1Database, id: string, status: "approved" | "denied", by: string, reason: string | null, now: number): D1PreparedStatement {
-  return db
-    .prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
-    .bind(status, by, now, reason, id, now);
+  return db.prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND status = 'pending' AND expires_at > ?").bind(status, by, now, reason, id, now);
 }
 
 /**

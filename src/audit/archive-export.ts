@@ -5,7 +5,16 @@ import { AUDIT_FILTERS } from "./query";
 import type { AuditScope } from "./visibility";
 
 /** Columns the equality filters of the audit API compare (query.ts AUDIT_FILTERS), for rows read from the archive. */
-const COLUMN: Record<string, string> = { principal: "principal", client: "client_id", tool: "tool", outcome: "outcome", event: "event", session: "session_id", jti: "token_jti", workspace: "workspace" };
+const COLUMN: Record<string, string> = {
+  principal: "principal",
+  client: "client_id",
+  tool: "tool",
+  outcome: "outcome",
+  event: "event",
+  session: "session_id",
+  jti: "token_jti",
+  workspace: "workspace",
+};
 
 export type RowFilter = (row: AuditRow) => boolean;
 
@@ -42,7 +51,14 @@ export interface ArchivePage {
  * D1's export continues after): only the objects of the admin's workspace unless the admin is an operator
  * (audit/visibility.ts), batches outside [from, to) skipped by their time range. Stops after about `maxRows` rows.
  */
-export async function exportArchived(bucket: R2Bucket, scope: AuditScope, filter: { filter: RowFilter; from?: string; to?: string }, after: number, endSeq: number, maxRows: number): Promise<ArchivePage> {
+export async function exportArchived(
+  bucket: R2Bucket,
+  scope: AuditScope,
+  filter: { filter: RowFilter; from?: string; to?: string },
+  after: number,
+  endSeq: number,
+  maxRows: number,
+): Promise<ArchivePage> {
   const rows: AuditRow[] = [];
   let cursor = after;
   for (;;) {

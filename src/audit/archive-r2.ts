@@ -74,7 +74,17 @@ async function writeBatch(bucket: R2Bucket, rows: AuditRow[]): Promise<{ index: 
     const first = part.rows[0]!;
     const last = part.rows[part.rows.length - 1]!;
     const key = objectKey(part.workspace, part.day, first.seq, last.seq);
-    const manifest: ObjectManifest = { key, workspace: part.workspace, day: part.day, first_seq: first.seq, last_seq: last.seq, rows: part.rows.length, head_hash: String(last.hash), sha256: await sha256Bytes(body), bytes: body.byteLength };
+    const manifest: ObjectManifest = {
+      key,
+      workspace: part.workspace,
+      day: part.day,
+      first_seq: first.seq,
+      last_seq: last.seq,
+      rows: part.rows.length,
+      head_hash: String(last.hash),
+      sha256: await sha256Bytes(body),
+      bytes: body.byteLength,
+    };
     await putOnce(bucket, key, body, { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, sha256: manifest.sha256 });
     await putOnce(bucket, manifestKey(key), utf8(JSON.stringify(manifest)), { httpMetadata: { contentType: "application/json" } });
     objects.push(manifest);

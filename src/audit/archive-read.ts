@@ -47,7 +47,8 @@ export async function readObject(bucket: R2Bucket, entry: ObjectManifest): Promi
 /** A whole batch in chain order (every workspace's objects merged). */
 export async function readBatch(bucket: R2Bucket, index: BatchIndex): Promise<AuditRow[]> {
   const rows = mergeBySeq(await Promise.all(index.objects.map((o) => readObject(bucket, o))));
-  if (rows.length !== index.rows || rows[0]?.seq !== index.first_seq || rows[rows.length - 1]?.seq !== index.last_seq) throw new ArchiveCorrupt(index.first_seq, "a batch's objects do not add up to its index entry");
+  if (rows.length !== index.rows || rows[0]?.seq !== index.first_seq || rows[rows.length - 1]?.seq !== index.last_seq)
+    throw new ArchiveCorrupt(index.first_seq, "a batch's objects do not add up to its index entry");
   return rows;
 }
 

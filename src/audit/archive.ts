@@ -149,5 +149,13 @@ export function mergeBySeq(parts: ReadonlyArray<readonly AuditRow[]>): AuditRow[
 export function isBatchIndex(v: unknown): v is BatchIndex {
   if (typeof v !== "object" || v === null) return false;
   const b = v as Partial<BatchIndex>;
-  return b.version === 1 && Number.isInteger(b.first_seq) && Number.isInteger(b.last_seq) && Number.isInteger(b.rows) && typeof b.prev_hash === "string" && typeof b.head_hash === "string" && Array.isArray(b.objects);
+  return (
+    b.version === 1 &&
+    Number.isInteger(b.first_seq) &&
+    Number.isInteger(b.last_seq) &&
+    Number.isInteger(b.rows) &&
+    typeof b.prev_hash === "string" &&
+    typeof b.head_hash === "string" &&
+    Array.isArray(b.objects)
+  );
 }

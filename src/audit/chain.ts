@@ -50,17 +50,7 @@ export async function sealedHashMatches(row: AuditRow): Promise<boolean> {
  * with the archive where they overlap (`archive_mismatch`), the chain disagreeing with the latest signed head
  * (`anchor_mismatch`), and a signed head whose signature does not verify (`anchor_invalid`). docs/audit.md.
  */
-export type ChainBreak =
-  | "edited"
-  | "broken_link"
-  | "unsealed_gap"
-  | "head_mismatch"
-  | "out_of_order"
-  | "archive_corrupt"
-  | "archive_gap"
-  | "archive_mismatch"
-  | "anchor_mismatch"
-  | "anchor_invalid";
+export type ChainBreak = "edited" | "broken_link" | "unsealed_gap" | "head_mismatch" | "out_of_order" | "archive_corrupt" | "archive_gap" | "archive_mismatch" | "anchor_mismatch" | "anchor_invalid";
 
 export type ChainVerdict = { ok: true; rows: number; head: { seq: number; hash: string } | null } | { ok: false; rows: number; seq: number; reason: ChainBreak };
 

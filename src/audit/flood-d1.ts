@@ -38,7 +38,15 @@ export async function recordThrottled(env: { DB: D1Database; RL_60: RateLimit },
   await env.DB.batch([
     env.DB.prepare("DELETE FROM audit_events WHERE id = ? AND outcome = 'started' AND hash IS NULL").bind(intent.id),
     env.DB.prepare(COUNT_IF_DELETED).bind(
-      floodMinute(intent.time), floodKey, intent.event, completion.outcome, completion.rule ?? "", intent.workspace ?? "", intent.principal ?? null, intent.principalKind ?? null, ctx.ip ?? null,
+      floodMinute(intent.time),
+      floodKey,
+      intent.event,
+      completion.outcome,
+      completion.rule ?? "",
+      intent.workspace ?? "",
+      intent.principal ?? null,
+      intent.principalKind ?? null,
+      ctx.ip ?? null,
     ),
   ]);
 }
@@ -59,10 +67,7 @@ export async function foldAuditCounters(db: D1Database, nowMs: number): Promise<
   const current = floodMinute(new Date(nowMs).toISOString());
   let total = 0;
   for (let i = 0; i < FOLD_BATCHES_PER_RUN; i++) {
-    const [inserted] = await db.batch([
-      db.prepare(FOLD).bind(current, FOLD_BATCH),
-      db.prepare(`DELETE FROM audit_counters WHERE rowid IN (${PICK})`).bind(current, FOLD_BATCH),
-    ]);
+    const [inserted] = await db.batch([db.prepare(FOLD).bind(current, FOLD_BATCH), db.prepare(`DELETE FROM audit_counters WHERE rowid IN (${PICK})`).bind(current, FOLD_BATCH)]);
     const n = inserted?.meta.changes ?? 0;
     total += n;
     if (n < FOLD_BATCH) break;

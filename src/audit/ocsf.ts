@@ -55,7 +55,32 @@ function apiActivity(row: Row): { id: number; name: string } {
   return { id: 99, name: "Other" };
 }
 
-const UNMAPPED = ["outcome", "rule", "workspace", "tool", "tool_version", "db_role", "sql_text", "sql_hash", "param_count", "params", "rows", "bytes", "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "trace_id", "token_jti", "colo", "seq", "prev_hash", "hash"] as const;
+const UNMAPPED = [
+  "outcome",
+  "rule",
+  "workspace",
+  "tool",
+  "tool_version",
+  "db_role",
+  "sql_text",
+  "sql_hash",
+  "param_count",
+  "params",
+  "rows",
+  "bytes",
+  "truncated",
+  "duration_ms",
+  "db_ms",
+  "sqlstate",
+  "approval_id",
+  "detail",
+  "trace_id",
+  "token_jti",
+  "colo",
+  "seq",
+  "prev_hash",
+  "hash",
+] as const;
 
 /** One audit row (as the export returns it) as one OCSF event. */
 export function toOcsf(row: Row): Record<string, unknown> {
@@ -63,7 +88,12 @@ export function toOcsf(row: Row): Record<string, unknown> {
   const outcome = String(row.outcome ?? "");
   const ok = outcome === "ok" || outcome === "started" || outcome === "pending_approval";
   const classUid = event in AUTH_EVENTS ? AUTHENTICATION : AUTHZ_EVENTS.has(event) ? AUTHORIZE_SESSION : API_ACTIVITY;
-  const activity = classUid === AUTHENTICATION ? { id: AUTH_EVENTS[event]!, name: AUTH_EVENTS[event] === 2 ? "Logoff" : "Logon" } : classUid === AUTHORIZE_SESSION ? { id: 1, name: "Assign Privileges" } : apiActivity(row);
+  const activity =
+    classUid === AUTHENTICATION
+      ? { id: AUTH_EVENTS[event]!, name: AUTH_EVENTS[event] === 2 ? "Logoff" : "Logon" }
+      : classUid === AUTHORIZE_SESSION
+        ? { id: 1, name: "Assign Privileges" }
+        : apiActivity(row);
   const time = Date.parse(String(row.time));
   const src = { ...(s(row.ip) ? { ip: s(row.ip) } : { name: "unknown" }) };
   const session = s(row.session_id) ? { session: { uid: s(row.session_id) } } : {};
@@ -104,6 +134,10 @@ export function toOcsf(row: Row): Record<string, unknown> {
   return {
     ...base,
     actor: { user: user(row), ...(s(row.client_id) ? { app_name: s(row.client_id) } : {}), ...session },
-    api: { operation: event.startsWith("tool.call") ? "tools/call" : event, ...(s(row.tool) ? { service: { name: s(row.tool) } } : {}), ...(s(row.request_id) ? { request: { uid: s(row.request_id) } } : {}) },
+    api: {
+      operation: event.startsWith("tool.call") ? "tools/call" : event,
+      ...(s(row.tool) ? { service: { name: s(row.tool) } } : {}),
+      ...(s(row.request_id) ? { request: { uid: s(row.request_id) } } : {}),
+    },
   };
 }

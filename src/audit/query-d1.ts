@@ -6,12 +6,22 @@
 
 /** Rows matching `where`, oldest first from the cursor the fragment holds, at most `limit`. */
 export async function auditRowsAscending<T>(db: D1Database, where: string, params: unknown[], limit: number): Promise<T[]> {
-  return (await db.prepare(`SELECT * FROM audit_events WHERE ${where} ORDER BY seq LIMIT ?`).bind(...params, limit).all<T>()).results;
+  return (
+    await db
+      .prepare(`SELECT * FROM audit_events WHERE ${where} ORDER BY seq LIMIT ?`)
+      .bind(...params, limit)
+      .all<T>()
+  ).results;
 }
 
 /** Rows matching `where`, newest first, at most `limit`, with only `columns` (a fixed list) or every column. */
 export async function auditRowsDescending<T>(db: D1Database, where: string, params: unknown[], limit: number, columns = "*"): Promise<T[]> {
-  return (await db.prepare(`SELECT ${columns} FROM audit_events WHERE ${where} ORDER BY seq DESC LIMIT ?`).bind(...params, limit).all<T>()).results;
+  return (
+    await db
+      .prepare(`SELECT ${columns} FROM audit_events WHERE ${where} ORDER BY seq DESC LIMIT ?`)
+      .bind(...params, limit)
+      .all<T>()
+  ).results;
 }
 
 /** Rows matching `where` in [from, to), counted by outcome per bucket of `bucketMs` from `from` (the console chart). */
@@ -38,7 +48,9 @@ export function auditAnchor(db: D1Database): Promise<{ seq: number; hash: string
 export function overviewStatements(db: D1Database, workspace: string, since: string): { byOutcome: D1PreparedStatement; topTools: D1PreparedStatement; lastVerify: D1PreparedStatement } {
   return {
     byOutcome: db.prepare("SELECT outcome, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? GROUP BY outcome ORDER BY n DESC").bind(workspace, since),
-    topTools: db.prepare("SELECT tool, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? AND tool IS NOT NULL GROUP BY tool ORDER BY n DESC, tool LIMIT 5").bind(workspace, since),
+    topTools: db
+      .prepare("SELECT tool, COUNT(*) AS n FROM audit_events WHERE workspace = ? AND event = 'tool.call' AND time >= ? AND tool IS NOT NULL GROUP BY tool ORDER BY n DESC, tool LIMIT 5")
+      .bind(workspace, since),
     lastVerify: db.prepare("SELECT time, outcome, detail, principal FROM audit_events WHERE workspace = ? AND event = 'audit.verify' ORDER BY seq DESC LIMIT 1").bind(workspace),
   };
 }

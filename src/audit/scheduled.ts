@@ -32,9 +32,13 @@ export async function scheduled(_controller: ScheduledController, env: Env, ctx:
       const anchorKey = readSecret(env, "AUDIT_ANCHOR_KEY");
       const anchorUrl = readSecret(env, "AUDIT_ANCHOR_URL");
       // A failed signature (e.g. a malformed key) is logged; archiving does not depend on it.
-      await anchorHead({ DB: env.DB, AUDIT_ARCHIVE: bucket, PUBLIC_ORIGIN: env.PUBLIC_ORIGIN, ...(anchorKey ? { AUDIT_ANCHOR_KEY: anchorKey } : {}), ...(anchorUrl ? { AUDIT_ANCHOR_URL: anchorUrl } : {}) }).catch((e: unknown) =>
-        console.error(`audit anchor not written: ${e instanceof Error ? e.message : String(e)}`),
-      );
+      await anchorHead({
+        DB: env.DB,
+        AUDIT_ARCHIVE: bucket,
+        PUBLIC_ORIGIN: env.PUBLIC_ORIGIN,
+        ...(anchorKey ? { AUDIT_ANCHOR_KEY: anchorKey } : {}),
+        ...(anchorUrl ? { AUDIT_ANCHOR_URL: anchorUrl } : {}),
+      }).catch((e: unknown) => console.error(`audit anchor not written: ${e instanceof Error ? e.message : String(e)}`));
       await archiveAudit(env.DB, bucket, now);
       await purgeArchived(env.DB, now, hotDays(env.AUDIT_HOT_DAYS));
     })(),

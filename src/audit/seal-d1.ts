@@ -17,7 +17,12 @@ export async function sealAudit(db: D1Database, nowMs: number): Promise<number> 
     const tail =
       (await db.prepare("SELECT seq, hash FROM audit_events WHERE hash IS NOT NULL ORDER BY seq DESC LIMIT 1").first<{ seq: number; hash: string }>()) ??
       (await db.prepare("SELECT seq, hash FROM audit_anchor WHERE id = 1").first<{ seq: number; hash: string }>());
-    const rows = (await db.prepare("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?").bind(tail?.seq ?? 0, BATCH).all<AuditRow>()).results;
+    const rows = (
+      await db
+        .prepare("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
+        .bind(tail?.seq ?? 0, BATCH)
+        .all<AuditRow>()
+    ).results;
     let prev = tail?.hash ?? GENESIS_HASH;
     const updates: D1PreparedStatement[] = [];
     let last: { seq: number; hash: string } | undefined;
@@ -30,7 +35,13 @@ export async function sealAudit(db: D1Database, nowMs: number): Promise<number> 
       last = { seq: row.seq, hash };
     }
     if (!last) return total;
-    updates.push(db.prepare("INSERT INTO audit_anchor (id, seq, hash, sealed_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, sealed_at = excluded.sealed_at WHERE excluded.seq > audit_anchor.seq").bind(last.seq, last.hash, new Date(nowMs).toISOString()));
+    updates.push(
+      db
+        .prepare(
+          "INSERT INTO audit_anchor (id, seq, hash, sealed_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, sealed_at = excluded.sealed_at WHERE excluded.seq > audit_anchor.seq",
+        )
+        .bind(last.seq, last.hash, new Date(nowMs).toISOString()),
+    );
     await db.batch(updates);
     total += updates.length - 1;
     if (rows.length < BATCH || updates.length - 1 < rows.length) return total;

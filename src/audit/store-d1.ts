@@ -7,9 +7,38 @@ import type { AuditCompletion, AuditEvent, RequestContext } from "./event";
 import { AuditUnavailable } from "./unavailable";
 
 const COLUMNS = [
-  "id", "time", "event", "outcome", "rule", "request_id", "principal", "principal_kind", "client_id", "client_name",
-  "user_agent", "ip", "colo", "session_id", "token_jti", "workspace", "tool", "tool_version", "db_role", "sql_text",
-  "sql_hash", "param_count", "params", "rows", "bytes", "truncated", "duration_ms", "db_ms", "sqlstate", "approval_id", "detail", "trace_id",
+  "id",
+  "time",
+  "event",
+  "outcome",
+  "rule",
+  "request_id",
+  "principal",
+  "principal_kind",
+  "client_id",
+  "client_name",
+  "user_agent",
+  "ip",
+  "colo",
+  "session_id",
+  "token_jti",
+  "workspace",
+  "tool",
+  "tool_version",
+  "db_role",
+  "sql_text",
+  "sql_hash",
+  "param_count",
+  "params",
+  "rows",
+  "bytes",
+  "truncated",
+  "duration_ms",
+  "db_ms",
+  "sqlstate",
+  "approval_id",
+  "detail",
+  "trace_id",
 ] as const;
 
 const INSERT = `INSERT INTO audit_events (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -17,10 +46,38 @@ const INSERT = `INSERT INTO audit_events (${COLUMNS.join(", ")}) VALUES (${COLUM
 function values(e: AuditEvent, ctx: RequestContext): unknown[] {
   const n = <T>(v: T | undefined) => (v === undefined ? null : v);
   return [
-    e.id, e.time, e.event, e.outcome, n(e.rule), ctx.requestId, n(e.principal), n(e.principalKind), n(e.clientId), n(e.clientName),
-    n(ctx.userAgent?.slice(0, 256)), n(ctx.ip), n(ctx.colo), n(e.sessionId), n(e.tokenJti), n(e.workspace), n(e.tool), n(e.toolVersion), n(e.dbRole), n(e.sqlText),
-    n(e.sqlHash), n(e.paramCount), e.params === undefined ? null : JSON.stringify(e.params), n(e.rows), n(e.bytes),
-    e.truncated === undefined ? null : e.truncated ? 1 : 0, n(e.durationMs), n(e.dbMs), n(e.sqlstate), n(e.approvalId), n(e.detail), n(ctx.traceId),
+    e.id,
+    e.time,
+    e.event,
+    e.outcome,
+    n(e.rule),
+    ctx.requestId,
+    n(e.principal),
+    n(e.principalKind),
+    n(e.clientId),
+    n(e.clientName),
+    n(ctx.userAgent?.slice(0, 256)),
+    n(ctx.ip),
+    n(ctx.colo),
+    n(e.sessionId),
+    n(e.tokenJti),
+    n(e.workspace),
+    n(e.tool),
+    n(e.toolVersion),
+    n(e.dbRole),
+    n(e.sqlText),
+    n(e.sqlHash),
+    n(e.paramCount),
+    e.params === undefined ? null : JSON.stringify(e.params),
+    n(e.rows),
+    n(e.bytes),
+    e.truncated === undefined ? null : e.truncated ? 1 : 0,
+    n(e.durationMs),
+    n(e.dbMs),
+    n(e.sqlstate),
+    n(e.approvalId),
+    n(e.detail),
+    n(ctx.traceId),
   ];
 }
 
@@ -56,7 +113,10 @@ export function intentStatement(db: D1Database, event: AuditEvent, ctx: RequestC
 /** Writes one audit row and resolves only once D1 has accepted it (the fail-closed intent of docs/security.md step 4). */
 export async function recordAudit(db: D1Database, event: AuditEvent, ctx: RequestContext): Promise<void> {
   try {
-    await db.prepare(INSERT).bind(...values(event, ctx)).run();
+    await db
+      .prepare(INSERT)
+      .bind(...values(event, ctx))
+      .run();
   } catch (cause) {
     throw new AuditUnavailable("audit store refused the event", { cause });
   }
@@ -70,7 +130,9 @@ export async function recordAudit(db: D1Database, event: AuditEvent, ctx: Reques
 export async function completeAudit(db: D1Database, id: string, c: AuditCompletion): Promise<void> {
   const n = <T>(v: T | undefined) => (v === undefined ? null : v);
   const res = await db
-    .prepare("UPDATE audit_events SET outcome = ?, rule = ?, rows = ?, bytes = ?, truncated = ?, duration_ms = ?, db_ms = ?, sqlstate = ?, detail = ? WHERE id = ? AND outcome = 'started' AND hash IS NULL")
+    .prepare(
+      "UPDATE audit_events SET outcome = ?, rule = ?, rows = ?, bytes = ?, truncated = ?, duration_ms = ?, db_ms = ?, sqlstate = ?, detail = ? WHERE id = ? AND outcome = 'started' AND hash IS NULL",
+    )
     .bind(c.outcome, n(c.rule), n(c.rows), n(c.bytes), c.truncated === undefined ? null : c.truncated ? 1 : 0, c.durationMs, n(c.dbMs), n(c.sqlstate), n(c.detail), id)
     .run();
   if ((res.meta.changes ?? 0) === 1) return;
@@ -80,7 +142,21 @@ export async function completeAudit(db: D1Database, id: string, c: AuditCompleti
        SELECT ?, ?, 'tool.call.completed', ?, ?, request_id, principal, principal_kind, client_id, session_id, token_jti, workspace, tool, tool_version, db_role, ?, ?, ?, ?, ?, ?, ? FROM audit_events
        WHERE id = ? AND outcome = 'started' AND hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_events WHERE id = ?)`,
     )
-    .bind(`${id}-done`, new Date().toISOString(), c.outcome, n(c.rule), n(c.rows), n(c.bytes), c.truncated === undefined ? null : c.truncated ? 1 : 0, c.durationMs, n(c.dbMs), n(c.sqlstate), `completes ${id}`, id, `${id}-done`)
+    .bind(
+      `${id}-done`,
+      new Date().toISOString(),
+      c.outcome,
+      n(c.rule),
+      n(c.rows),
+      n(c.bytes),
+      c.truncated === undefined ? null : c.truncated ? 1 : 0,
+      c.durationMs,
+      n(c.dbMs),
+      n(c.sqlstate),
+      `completes ${id}`,
+      id,
+      `${id}-done`,
+    )
     .run();
 }
 

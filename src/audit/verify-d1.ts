@@ -28,7 +28,8 @@ async function verifyHotWindow(db: D1Database, env: VerifyEnv, archive: { seq: n
   // The chain's head: D1's, or the archive's when D1 holds nothing newer (everything old enough was purged).
   const head = verdict.head && (!archive || verdict.head.seq >= archive.seq) ? verdict.head : (archive ?? verdict.head);
   // D1's own record of the head (audit_anchor) catches a deleted tail.
-  if (anchor && (!head || head.seq < anchor.seq || (head.seq === anchor.seq && head.hash !== anchor.hash))) return { ok: false, rows: archivedRows + verdict.rows, seq: anchor.seq, reason: "head_mismatch" };
+  if (anchor && (!head || head.seq < anchor.seq || (head.seq === anchor.seq && head.hash !== anchor.hash)))
+    return { ok: false, rows: archivedRows + verdict.rows, seq: anchor.seq, reason: "head_mismatch" };
   const beyond = archive ? rows.filter((r) => r.hash !== null && r.seq > archive.seq).length : verdict.rows;
   const broken = junction(rows, archive) ?? (await checkSignedAnchor({ ...env, DB: db }, rows, archive));
   if (broken) return { ...broken, rows: archivedRows };

@@ -24,7 +24,10 @@ approvalsConsole.get("/", (c) =>
   signedIn(c, async (user) => {
     const now = nowSeconds();
     const { pending, decided } = await consoleApprovals(c.env.DB, user.workspace, seesAll(user) ? null : user.groups, now);
-    const clients = await clientNames(c.env.DB, [...pending, ...decided].flatMap((a) => (a.client_id ? [a.client_id] : [])));
+    const clients = await clientNames(
+      c.env.DB,
+      [...pending, ...decided].flatMap((a) => (a.client_id ? [a.client_id] : [])),
+    );
     return page(c, 200, (n) => <InboxPage nonce={n} user={user} pending={pending} decided={decided} clients={clients} now={now} />);
   }),
 );
@@ -32,10 +35,13 @@ approvalsConsole.get("/", (c) =>
 async function showDetail(c: Context<AppEnv>, user: ConsoleUser, id: string, status: 200 | 400 | 403 | 409, flash?: { kind: "notice" | "error"; text: string }): Promise<Response> {
   const a = id.length <= 64 ? await getApproval(c.env.DB, id) : null;
   const visible = a !== null && a.workspace_id === user.workspace && (seesAll(user) || visibleTo(a, viewer(user)));
-  if (!visible) return page(c, 404, (n) => <MessagePage nonce={n} user={user} title="No such request" message="There is no approval request with this id for your approver groups in this workspace." />);
+  if (!visible)
+    return page(c, 404, (n) => <MessagePage nonce={n} user={user} title="No such request" message="There is no approval request with this id for your approver groups in this workspace." />);
   const bind = await bindOfVersion(c.env.DB, a.workspace_id, a.tool, a.tool_version);
   const names = a.client_id ? await clientNames(c.env.DB, [a.client_id]) : new Map<string, string>();
-  return page(c, status, (n) => <DetailPage nonce={n} user={user} a={a} bind={bind} clientName={a.client_id ? (names.get(a.client_id) ?? null) : null} now={nowSeconds()} {...(flash ? { flash } : {})} />);
+  return page(c, status, (n) => (
+    <DetailPage nonce={n} user={user} a={a} bind={bind} clientName={a.client_id ? (names.get(a.client_id) ?? null) : null} now={nowSeconds()} {...(flash ? { flash } : {})} />
+  ));
 }
 
 approvalsConsole.get("/:id", (c) =>

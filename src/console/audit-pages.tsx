@@ -149,7 +149,9 @@ export function AuditPage(p: {
       <p data-chain>
         {p.verdict ? (
           p.verdict.ok ? (
-            <strong data-verdict="intact">Intact: {p.verdict.rows} rows verified{p.verdict.head ? `, head ${p.verdict.head.seq}` : ""}.</strong>
+            <strong data-verdict="intact">
+              Intact: {p.verdict.rows} rows verified{p.verdict.head ? `, head ${p.verdict.head.seq}` : ""}.
+            </strong>
           ) : (
             <strong data-verdict="broken">
               Broken at row {p.verdict.seq}: {p.verdict.reason}.
@@ -169,8 +171,7 @@ export function AuditPage(p: {
       </form>
       <h2>Events</h2>
       <p>
-        Export this view: <a href={`/console/audit/export${filterQuery(f, { format: "jsonl" })}`}>JSONL</a> ·{" "}
-        <a href={`/console/audit/export${filterQuery(f, { format: "csv" })}`}>CSV</a>
+        Export this view: <a href={`/console/audit/export${filterQuery(f, { format: "jsonl" })}`}>JSONL</a> · <a href={`/console/audit/export${filterQuery(f, { format: "csv" })}`}>CSV</a>
       </p>
       <table>
         <thead>

@@ -37,7 +37,13 @@ async function explorer(c: Context<AppEnv>, user: ConsoleUser, scope: AuditScope
   const filters: Filters = read.ok ? read.filters : {};
   const before = read.ok ? read.before : null;
   const { where, params } = whereOf(filters, scope);
-  const rows = await auditRowsDescending<AuditListRow>(c.env.DB, `${where}${before !== null ? " AND seq < ?" : ""}`, [...params, ...(before !== null ? [before] : [])], PAGE, "seq, time, event, outcome, rule, principal, client_id, tool");
+  const rows = await auditRowsDescending<AuditListRow>(
+    c.env.DB,
+    `${where}${before !== null ? " AND seq < ?" : ""}`,
+    [...params, ...(before !== null ? [before] : [])],
+    PAGE,
+    "seq, time, event, outcome, rule, principal, client_id, tool",
+  );
   // The chart counts tool calls (or the chosen event) in the window, by outcome.
   const w = chartWindow(filters, nowSeconds() * 1000);
   const chartWhere = whereOf(filters, scope, { eventDefault: "tool.call" });
@@ -68,7 +74,8 @@ auditConsole.get("/export", (c) =>
     const q = new URL(c.req.url).searchParams;
     const read = readFilters(q);
     const format = q.get("format");
-    if (!read.ok || (format !== "jsonl" && format !== "csv")) return page(c, 400, (n) => <MessagePage nonce={n} user={user} title="Export refused" message={read.ok ? "format is jsonl or csv." : read.message} />);
+    if (!read.ok || (format !== "jsonl" && format !== "csv"))
+      return page(c, 400, (n) => <MessagePage nonce={n} user={user} title="Export refused" message={read.ok ? "format is jsonl or csv." : read.message} />);
     const { where, params } = whereOf(read.filters, scope);
     const rows = await auditRowsDescending<Record<string, unknown>>(c.env.DB, where, params, 10000);
     c.header("Cache-Control", "no-store");
@@ -102,7 +109,8 @@ auditConsole.get("/:seq", (c) =>
   admin(c, async (user, scope) => {
     const seq = Number(c.req.param("seq"));
     const row = Number.isInteger(seq) && seq > 0 ? await auditRowBySeq(c.env.DB, seq) : null;
-    if (!row || (scope.kind === "workspace" && row.workspace !== scope.workspace)) return page(c, 404, (n) => <MessagePage nonce={n} user={user} title="No such row" message="There is no audit row with this number in your view." />);
+    if (!row || (scope.kind === "workspace" && row.workspace !== scope.workspace))
+      return page(c, 404, (n) => <MessagePage nonce={n} user={user} title="No such row" message="There is no audit row with this number in your view." />);
     return page(c, 200, (n) => <AuditRowPage nonce={n} user={user} row={row} />);
   }),
 );

@@ -33,7 +33,14 @@ export async function signedIn(c: Context<AppEnv>, run: (user: ConsoleUser, form
     form = await c.req.formData().catch(() => new FormData());
     if (!csrfOk(auth.user.csrf, form.get("csrf"))) {
       await auditConsoleRefusal(c, "csrf", { principal: auth.user.principal, workspace: auth.user.workspace });
-      return page(c, 403, (n) => <MessagePage nonce={n} user={auth.user} title="Form refused" message="This form was not issued to your console session (CSRF check failed). Reload the page and try again; nothing was changed." />);
+      return page(c, 403, (n) => (
+        <MessagePage
+          nonce={n}
+          user={auth.user}
+          title="Form refused"
+          message="This form was not issued to your console session (CSRF check failed). Reload the page and try again; nothing was changed."
+        />
+      ));
     }
   }
   return run(auth.user, form);
@@ -59,4 +66,3 @@ export function forbidden(c: Context<AppEnv>): Response | Promise<Response> {
     <MessagePage nonce={n} title="Not allowed" message="The console is for Gatehouse admins and approvers. Your account is neither in this workspace; the attempt was recorded." />
   ));
 }
-

@@ -11,10 +11,7 @@ import { randomId } from "../lib/sha256";
  */
 export function consolePageHeaders(c: Context<AppEnv>): string {
   const nonce = randomId(16);
-  c.header(
-    "Content-Security-Policy",
-    `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-  );
+  c.header("Content-Security-Policy", `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
   c.header("X-Frame-Options", "DENY");
   c.header("Referrer-Policy", "same-origin");
   c.header("Cache-Control", "no-store");

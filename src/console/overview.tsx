@@ -51,7 +51,9 @@ function OverviewPage(p: { nonce: string; user: ConsoleUser; d: OverviewData }) 
   return (
     <Layout title="Overview" nonce={p.nonce} user={p.user}>
       <h1>Overview</h1>
-      <p class="muted">Workspace {p.user.workspace}, since {d.since.slice(0, 10)} 00:00 UTC.</p>
+      <p class="muted">
+        Workspace {p.user.workspace}, since {d.since.slice(0, 10)} 00:00 UTC.
+      </p>
       <table data-overview>
         <tbody>
           <tr>
@@ -85,7 +87,11 @@ function OverviewPage(p: { nonce: string; user: ConsoleUser; d: OverviewData }) 
           </tr>
           <tr>
             <th scope="row">Last chain verification</th>
-            <td>{d.lastVerify ? `${d.lastVerify.time}: ${d.lastVerify.outcome === "ok" ? "intact" : "BROKEN"}${d.lastVerify.detail ? ` (${d.lastVerify.detail})` : ""} by ${d.lastVerify.principal ?? "?"}` : "never from the console"}</td>
+            <td>
+              {d.lastVerify
+                ? `${d.lastVerify.time}: ${d.lastVerify.outcome === "ok" ? "intact" : "BROKEN"}${d.lastVerify.detail ? ` (${d.lastVerify.detail})` : ""} by ${d.lastVerify.principal ?? "?"}`
+                : "never from the console"}
+            </td>
           </tr>
         </tbody>
       </table>

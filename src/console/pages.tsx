@@ -105,7 +105,9 @@ export function InboxPage(p: { nonce: string; user: ConsoleUser; pending: Approv
           {p.flash}
         </p>
       )}
-      <p class="muted">Write requests waiting for a member of your approver groups ({p.user.groups.join(", ") || "none"}) in workspace {p.user.workspace}.</p>
+      <p class="muted">
+        Write requests waiting for a member of your approver groups ({p.user.groups.join(", ") || "none"}) in workspace {p.user.workspace}.
+      </p>
       <h2>Pending</h2>
       {p.pending.length === 0 ? (
         <p>Nothing is waiting for you.</p>

@@ -30,7 +30,14 @@ export function grantMatrix(snapshot: PolicySnapshot): { tools: string[]; rows: 
   return { tools, rows };
 }
 
-export function PolicyPage(p: { nonce: string; user: ConsoleUser; versions: VersionRow[]; snapshot: PolicySnapshot; diff: { version: number; changes: PolicyChange[] } | null; flash?: string | undefined }) {
+export function PolicyPage(p: {
+  nonce: string;
+  user: ConsoleUser;
+  versions: VersionRow[];
+  snapshot: PolicySnapshot;
+  diff: { version: number; changes: PolicyChange[] } | null;
+  flash?: string | undefined;
+}) {
   const head = p.versions[0];
   const matrix = grantMatrix(p.snapshot);
   return (
@@ -50,8 +57,8 @@ export function PolicyPage(p: { nonce: string; user: ConsoleUser; versions: Vers
       )}
       <h2>Upload a new version</h2>
       <p class="muted">
-        Paste the YAML or choose the file, then preview: it is validated and diffed against the current version before anything is applied. A change that
-        widens write access waits for a second admin (see Proposals). The same with <code>gatehouse policy apply policy.yaml</code>.
+        Paste the YAML or choose the file, then preview: it is validated and diffed against the current version before anything is applied. A change that widens write access waits for a second admin
+        (see Proposals). The same with <code>gatehouse policy apply policy.yaml</code>.
       </p>
       <UploadForm csrf={p.user.csrf} text="" />
       <h2>Effective grants</h2>
@@ -181,9 +188,7 @@ export function PolicyPreviewPage(p: { nonce: string; user: ConsoleUser; text: s
       )}
       {p.preview && (
         <>
-          <p>
-            Valid. Against the current version {p.preview.base}, applying it changes:
-          </p>
+          <p>Valid. Against the current version {p.preview.base}, applying it changes:</p>
           {p.preview.changes.length === 0 ? (
             <p>Nothing.</p>
           ) : (

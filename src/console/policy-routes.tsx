@@ -95,7 +95,9 @@ policyConsole.post("/apply", (c) =>
     const out = await applyOrProposePolicy(c, { id: user.principal, workspace: user.workspace }, r.policy, { previewedOn: Number.isInteger(base) ? base : -1 });
     if ("conflict" in out) {
       const preview = await previewPolicy(c, user.workspace, r.policy);
-      return page(c, 409, (n) => <PolicyPreviewPage nonce={n} user={user} text={text} errors={[]} preview={preview} flash="The policy changed since this preview. Review the new diff and apply again." />);
+      return page(c, 409, (n) => (
+        <PolicyPreviewPage nonce={n} user={user} text={text} errors={[]} preview={preview} flash="The policy changed since this preview. Review the new diff and apply again." />
+      ));
     }
     if (out.held) return c.redirect(`/console/proposals/${out.proposal.id}?done=held`, 303);
     return c.redirect(`/console/policy?applied=${out.applied.version}`, 303);

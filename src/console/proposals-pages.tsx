@@ -28,8 +28,7 @@ export function ProposalsPage(p: { nonce: string; user: ConsoleUser; proposals: 
     <Layout title="Proposals" nonce={p.nonce} user={p.user}>
       <h1>Proposals</h1>
       <p class="muted">
-        Admin operations that widen write access wait here until a second admin of workspace {p.user.workspace} approves them (the two-person rule). The
-        admin who proposed one can never approve it.
+        Admin operations that widen write access wait here until a second admin of workspace {p.user.workspace} approves them (the two-person rule). The admin who proposed one can never approve it.
       </p>
       <h2>Pending</h2>
       {pending.length === 0 ? (

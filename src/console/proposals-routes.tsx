@@ -62,7 +62,10 @@ for (const decision of ["approve", "deny"] as const) {
         case "stale":
           return showProposal(c, user, id, 409, { kind: "error", text: `Not applied: ${r.message}.` });
         case "invalid":
-          return showProposal(c, user, id, 409, { kind: "error", text: `Not applied: the policy no longer passes the deployment's checks (${r.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}).` });
+          return showProposal(c, user, id, 409, {
+            kind: "error",
+            text: `Not applied: the policy no longer passes the deployment's checks (${r.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}).`,
+          });
         case "not_pending":
           return showProposal(c, user, id, 409, { kind: "error", text: `The proposal is already ${r.state}.` });
       }

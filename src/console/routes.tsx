@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { Hono, } from "hono";
+import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../env";
 import { configFor } from "../http/config";
@@ -22,17 +22,7 @@ import { overview } from "./overview";
 import { auditConsoleRefusal, isSecureOrigin } from "./auth";
 import { forbidden, page, signedIn } from "./guard";
 import { MessagePage } from "./pages";
-import {
-  CONSOLE_ABSOLUTE_SECONDS,
-  CONSOLE_CLIENT_ID,
-  CONSOLE_LOGIN_SECONDS,
-  CONSOLE_SCOPE,
-  LOGIN_COOKIE,
-  SESSION_COOKIE,
-  consoleCallbackUri,
-  cookieOptions,
-  safeReturnPath,
-} from "./session";
+import { CONSOLE_ABSOLUTE_SECONDS, CONSOLE_CLIENT_ID, CONSOLE_LOGIN_SECONDS, CONSOLE_SCOPE, LOGIN_COOKIE, SESSION_COOKIE, consoleCallbackUri, cookieOptions, safeReturnPath } from "./session";
 import { endConsoleSession, insertConsoleSession, insertLogin, takeLogin } from "./store-d1";
 import { ensureConsoleClient } from "../oauth/listing-d1";
 import { logFailure } from "../lib/background";
@@ -105,7 +95,14 @@ consoleRoutes.get("/callback", async (c) => {
   if (!code) return page(c, 400, (n) => <MessagePage nonce={n} title="Sign-in problem" message="The sign-in did not complete. Start again." signIn />);
 
   // The same token endpoint every client uses (code single use, PKCE, redirect match, audit row), in process.
-  const body = new URLSearchParams({ grant_type: "authorization_code", code, code_verifier: login.code_verifier, redirect_uri: consoleCallbackUri(config.issuer), client_id: CONSOLE_CLIENT_ID, resource: config.resource });
+  const body = new URLSearchParams({
+    grant_type: "authorization_code",
+    code,
+    code_verifier: login.code_verifier,
+    redirect_uri: consoleCallbackUri(config.issuer),
+    client_id: CONSOLE_CLIENT_ID,
+    resource: config.resource,
+  });
   const headers: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded" };
   for (const h of ["user-agent", "cf-connecting-ip"]) {
     const v = c.req.header(h);
@@ -115,7 +112,8 @@ consoleRoutes.get("/callback", async (c) => {
   const res = await tokenEndpoint.fetch(new Request(`${config.issuer}/token`, { method: "POST", headers, body }), c.env, c.executionCtx);
   const token = res.ok ? ((await res.json()) as { access_token?: unknown }).access_token : undefined;
   // Verified like any bearer token, then dropped: the session keeps who, where and what scope — never the token.
-  const verified = typeof token === "string" ? await verifyAccessToken(token, await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS), { issuer: config.issuer, audience: config.resource, now }) : null;
+  const verified =
+    typeof token === "string" ? await verifyAccessToken(token, await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS), { issuer: config.issuer, audience: config.resource, now }) : null;
   if (!verified?.ok || verified.claims.client_id !== CONSOLE_CLIENT_ID || verified.claims.pk !== "user") {
     await auditConsoleRefusal(c, "code_exchange");
     return page(c, 400, (n) => <MessagePage nonce={n} title="Sign-in problem" message="The sign-in could not be completed. Start again." signIn />);
@@ -136,7 +134,16 @@ consoleRoutes.get("/callback", async (c) => {
     last_seen_at: now,
     expires_at: now + CONSOLE_ABSOLUTE_SECONDS,
   });
-  await recordOAuthEvent(c, { event: "console.sign_in", outcome: "ok", principal: claims.sub, principalKind: "user", clientId: CONSOLE_CLIENT_ID, sessionId: claims.sid, workspace: claims.ws, detail: claims.scope });
+  await recordOAuthEvent(c, {
+    event: "console.sign_in",
+    outcome: "ok",
+    principal: claims.sub,
+    principalKind: "user",
+    clientId: CONSOLE_CLIENT_ID,
+    sessionId: claims.sid,
+    workspace: claims.ws,
+    detail: claims.scope,
+  });
   setCookie(c, SESSION_COOKIE, id, cookieOptions(isSecureOrigin(c), "/console", CONSOLE_ABSOLUTE_SECONDS));
   c.header("Cache-Control", "no-store");
   return c.redirect(login.return_to, 302);
@@ -147,7 +154,15 @@ consoleRoutes.post("/logout", (c) =>
   signedIn(c, async (user) => {
     const oauthSession = await endConsoleSession(c.env.DB, user.sessionHash);
     if (oauthSession) await revokeSession(c.env.DB, oauthSession, "console_sign_out", user.principal, nowSeconds());
-    await recordOAuthEvent(c, { event: "console.sign_out", outcome: "ok", principal: user.principal, principalKind: "user", clientId: CONSOLE_CLIENT_ID, workspace: user.workspace, ...(oauthSession ? { sessionId: oauthSession } : {}) });
+    await recordOAuthEvent(c, {
+      event: "console.sign_out",
+      outcome: "ok",
+      principal: user.principal,
+      principalKind: "user",
+      clientId: CONSOLE_CLIENT_ID,
+      workspace: user.workspace,
+      ...(oauthSession ? { sessionId: oauthSession } : {}),
+    });
     deleteCookie(c, SESSION_COOKIE, { path: "/console" });
     return page(c, 200, (n) => <MessagePage nonce={n} title="Signed out" message="You are signed out of the Gatehouse console." signIn />);
   }),

@@ -98,7 +98,15 @@ export function SecretPage(p: { nonce: string; user: ConsoleUser; title: string;
   );
 }
 
-export function SessionsPage(p: { nonce: string; user: ConsoleUser; sessions: SessionListRow[]; tasks: TaskListRow[]; form: TaskFormData; now: number; flash?: { kind: "notice" | "error"; text: string } }) {
+export function SessionsPage(p: {
+  nonce: string;
+  user: ConsoleUser;
+  sessions: SessionListRow[];
+  tasks: TaskListRow[];
+  form: TaskFormData;
+  now: number;
+  flash?: { kind: "notice" | "error"; text: string };
+}) {
   return (
     <Layout title="Sessions and credentials" nonce={p.nonce} user={p.user}>
       <h1>Sessions and credentials</h1>
@@ -139,7 +147,9 @@ export function SessionsPage(p: { nonce: string; user: ConsoleUser; sessions: Se
       </table>
       {p.sessions.length === 0 && <p>No active sessions.</p>}
       <h2>Task clients</h2>
-      <p class="muted">Automations with client credentials (also <code>gatehouse task create</code>; the secret is shown once).</p>
+      <p class="muted">
+        Automations with client credentials (also <code>gatehouse task create</code>; the secret is shown once).
+      </p>
       <table>
         <thead>
           <tr>

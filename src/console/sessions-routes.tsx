@@ -48,7 +48,8 @@ sessionsConsole.post("/revoke", (c) =>
   admin(c, async (user, form) => {
     const kind = form?.get("kind");
     const value = form?.get("value");
-    if ((kind !== "session" && kind !== "client") || typeof value !== "string" || value.length === 0 || value.length > 254) return show(c, user, 400, { kind: "error", text: "Choose a session or task client to revoke." });
+    if ((kind !== "session" && kind !== "client") || typeof value !== "string" || value.length === 0 || value.length > 254)
+      return show(c, user, 400, { kind: "error", text: "Choose a session or task client to revoke." });
     const r = await revokeInWorkspace(c, { id: user.principal, workspace: user.workspace }, kind, value, "revoked_in_console");
     if (!r.ok) return show(c, user, 404, { kind: "error", text: `No such ${kind} in workspace ${user.workspace}.` });
     return c.redirect(`/console/sessions?revoked=${kind}`, 303);
@@ -80,7 +81,15 @@ sessionsConsole.post("/tasks", (c) =>
     const r = await createOrProposeTask(c, { id: user.principal, workspace: user.workspace }, spec);
     if (!r.ok) return show(c, user, 400, { kind: "error", text: `Not created: ${r.message}` });
     return page(c, r.held ? 202 : 201, (n) => (
-      <SecretPage nonce={n} user={user} title={r.held ? "Task client proposed" : "Task client created"} clientId={r.client.clientId} secret={r.secret} detail={`${spec.task}: ${spec.tools.join(", ")}, ${spec.ttl}-second tokens, until ${new Date(spec.expiresAt * 1000).toISOString()}`} {...(r.proposal ? { proposalId: r.proposal.id } : {})} />
+      <SecretPage
+        nonce={n}
+        user={user}
+        title={r.held ? "Task client proposed" : "Task client created"}
+        clientId={r.client.clientId}
+        secret={r.secret}
+        detail={`${spec.task}: ${spec.tools.join(", ")}, ${spec.ttl}-second tokens, until ${new Date(spec.expiresAt * 1000).toISOString()}`}
+        {...(r.proposal ? { proposalId: r.proposal.id } : {})}
+      />
     ));
   }),
 );

@@ -26,7 +26,9 @@ export interface ConsoleSessionRow {
 
 export async function insertConsoleSession(db: D1Database, s: ConsoleSessionRow): Promise<void> {
   await db
-    .prepare("INSERT INTO console_sessions (id_hash, csrf, oauth_session_id, principal_id, email, groups, workspace_id, scope, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .prepare(
+      "INSERT INTO console_sessions (id_hash, csrf, oauth_session_id, principal_id, email, groups, workspace_id, scope, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
     .bind(s.id_hash, s.csrf, s.oauth_session_id, s.principal_id, s.email, s.groups, s.workspace_id, s.scope, s.created_at, s.last_seen_at, s.expires_at)
     .run();
 }

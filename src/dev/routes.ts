@@ -77,7 +77,18 @@ devRoutes.post("/token", async (c) => {
   const admin = typeof body.scope === "string" && body.scope.split(" ").includes(ADMIN_SCOPE) && principal.groups.includes(ADMIN_GROUP);
   const approverGroups = new Set([...snapshot.tools.values()].map((t) => t.approverGroup).filter((g): g is string => g !== undefined));
   const approver = typeof body.scope === "string" && body.scope.split(" ").includes(APPROVE_SCOPE) && principal.groups.some((g) => approverGroups.has(g));
-  if (tiers.length === 0 && !admin && !approver) return c.json({ error: "invalid_scope", error_description: `Nothing granted in scope; available: ${TIERS.filter((t) => grantedTiers.has(t)).map((t) => TIER_SCOPE[t]).join(" ") || "none"}` }, 400);
+  if (tiers.length === 0 && !admin && !approver)
+    return c.json(
+      {
+        error: "invalid_scope",
+        error_description: `Nothing granted in scope; available: ${
+          TIERS.filter((t) => grantedTiers.has(t))
+            .map((t) => TIER_SCOPE[t])
+            .join(" ") || "none"
+        }`,
+      },
+      400,
+    );
   const scope = [scopeForTiers(tiers), admin ? ADMIN_SCOPE : "", approver ? APPROVE_SCOPE : ""].filter(Boolean).join(" ");
 
   const ring = await loadKeyRing(c.env.SIGNING_KEY, c.env.SIGNING_KEY_PREVIOUS);
@@ -137,7 +148,22 @@ devRoutes.post("/bench/audit-insert", async (c) => {
   for (let i = 0; i < n; i++) {
     const id = `bench-${randomId()}`;
     ids.push(id);
-    await recordAudit(c.env.DB, { id, time: new Date().toISOString(), event: "bench.audit_insert", outcome: "ok", principal: "bench", tool: "revenue_summary", sqlText: "SELECT 1", sqlHash: "0".repeat(64), paramCount: 1, params: { region: "[redacted]" } }, { requestId: "bench" });
+    await recordAudit(
+      c.env.DB,
+      {
+        id,
+        time: new Date().toISOString(),
+        event: "bench.audit_insert",
+        outcome: "ok",
+        principal: "bench",
+        tool: "revenue_summary",
+        sqlText: "SELECT 1",
+        sqlHash: "0".repeat(64),
+        paramCount: 1,
+        params: { region: "[redacted]" },
+      },
+      { requestId: "bench" },
+    );
   }
   const ms = Date.now() - started;
   await deleteUnsealedEvents(c.env.DB, "bench.audit_insert");

@@ -28,10 +28,7 @@ const allowedFunctions: ReadonlySet<string> = new Set(ALLOWED_FUNCTIONS);
 const allowedTypes: ReadonlySet<string> = new Set(ALLOWED_TYPES);
 
 /** Object-identifier types whose input looks objects up by name (PostgreSQL docs §8.19). */
-const NAME_LOOKUP_TYPES: ReadonlySet<string> = new Set([
-  "regclass", "regproc", "regprocedure", "regoper", "regoperator", "regtype", "regnamespace", "regrole",
-  "regcollation",
-]);
+const NAME_LOOKUP_TYPES: ReadonlySet<string> = new Set(["regclass", "regproc", "regprocedure", "regoper", "regoperator", "regtype", "regnamespace", "regrole", "regcollation"]);
 
 /**
  * System columns (§5.6): xmin/xmax/cmin/cmax disclose transaction ids (the same information the denied txid_*

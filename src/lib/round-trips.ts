@@ -50,9 +50,7 @@ export class RoundTripRecorder {
 
   /** `kind:op@start-end#startSeq-endSeq` per event, comma-separated, in start order. */
   header(): string {
-    return this.events
-      .map((e) => `${e.kind}:${e.op}@${e.start.toFixed(2)}-${e.end === undefined ? "?" : e.end.toFixed(2)}#${e.startSeq}-${e.endSeq ?? "?"}`)
-      .join(", ");
+    return this.events.map((e) => `${e.kind}:${e.op}@${e.start.toFixed(2)}-${e.end === undefined ? "?" : e.end.toFixed(2)}#${e.startSeq}-${e.endSeq ?? "?"}`).join(", ");
   }
 }
 

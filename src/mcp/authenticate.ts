@@ -23,7 +23,12 @@ import { logFailure } from "../lib/background";
  * flood must not fill the audit store that authorised calls depend on (they fail closed without it).
  */
 async function auditRefusal(c: Context<AppEnv>, failure: TokenFailure, workspace?: string): Promise<void> {
-  await recordBounded(c.env, ipFloodKey(clientIpKey(c.req.header("cf-connecting-ip"))), { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}`, ...(workspace ? { workspace } : {}) }, requestContext(c));
+  await recordBounded(
+    c.env,
+    ipFloodKey(clientIpKey(c.req.header("cf-connecting-ip"))),
+    { id: randomId(), time: new Date(nowSeconds() * 1000).toISOString(), event: "mcp.request", outcome: "denied", rule: `token:${describeTokenFailure(failure)}`, ...(workspace ? { workspace } : {}) },
+    requestContext(c),
+  );
 }
 
 /** `workspace`: only for a token this gateway signed (revoked, or its principal left the policy): that workspace's row. */
@@ -34,7 +39,10 @@ export function unauthorized(c: Context<AppEnv>, failure: TokenFailure, workspac
   const status = error === "invalid_request" ? 400 : 401;
   c.header("WWW-Authenticate", bearerChallenge(config, error));
   c.header("Cache-Control", "no-store");
-  return c.json({ error: error ?? "unauthorized", error_description: error === "invalid_request" ? "Send the access token in the Authorization header only." : "A valid access token is required." }, status);
+  return c.json(
+    { error: error ?? "unauthorized", error_description: error === "invalid_request" ? "Send the access token in the Authorization header only." : "A valid access token is required." },
+    status,
+  );
 }
 
 /**

@@ -99,14 +99,32 @@ authorizeRoutes.get("/", async (c) => {
   const now = nowSeconds();
   const id = randomId();
   const csrf = randomId();
-  await insertAuthRequest(c.env.DB, { id, csrf, client_id: p.clientId, redirect_uri: p.redirectUri, state: p.state, code_challenge: p.codeChallenge, scope: p.scope, created_at: now, expires_at: now + DEFAULT_SESSION_POLICY.requestSeconds });
+  await insertAuthRequest(c.env.DB, {
+    id,
+    csrf,
+    client_id: p.clientId,
+    redirect_uri: p.redirectUri,
+    state: p.state,
+    code_challenge: p.codeChallenge,
+    scope: p.scope,
+    created_at: now,
+    expires_at: now + DEFAULT_SESSION_POLICY.requestSeconds,
+  });
   bindRequestCookie(c, config, id);
-  const devUsers = config.loopback
-    ? await listedUsers(c.env.DB)
-    : [];
+  const devUsers = config.loopback ? await listedUsers(c.env.DB) : [];
   // The login post may end at the identity provider, or (nothing granted) back at the client with an error.
   htmlPageHeaders(c, [await upstreamAuthorizationEndpoint(c.env), p.redirectUri]);
-  return c.html(<LoginPage clientName={client!.name} clientHost={client!.documentHost} redirectHost={redirectLabel(p.redirectUri)} requestId={id} csrf={csrf} devUsers={devUsers} oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null} />);
+  return c.html(
+    <LoginPage
+      clientName={client!.name}
+      clientHost={client!.documentHost}
+      redirectHost={redirectLabel(p.redirectUri)}
+      requestId={id}
+      csrf={csrf}
+      devUsers={devUsers}
+      oidcLabel={oidcConfigured(c.env) ? oidcLabel(c.env) : null}
+    />,
+  );
 });
 
 /** Shows consent once the user is known (dev login here; the OIDC callback uses the same function). */
@@ -124,13 +142,27 @@ export async function showConsent(c: Context<AppEnv>, row: AuthRequestRow, who: 
   await setRequestPrincipal(c.env.DB, row.id, { principal, email: who.email, groups: who.groups });
   // Options are the union over the user's workspaces; the POST re-checks them against the chosen workspace.
   const tiers = new Set(usable.flatMap((a) => [...a.tiers]));
-  const options = consentOptions(tiers, usable.some((a) => a.isAdmin), row.scope, usable.some((a) => a.isApprover)).map((o) => ({
+  const options = consentOptions(
+    tiers,
+    usable.some((a) => a.isAdmin),
+    row.scope,
+    usable.some((a) => a.isApprover),
+  ).map((o) => ({
     ...o,
     tools: o.tier === "admin" || o.tier === "approve" ? [] : usable.flatMap((a) => a.toolsByTier.get(o.tier as never) ?? []).filter((t, i, all) => all.indexOf(t) === i),
   }));
   htmlPageHeaders(c, [row.redirect_uri]);
   return c.html(
-    <ConsentPage clientName={client.name} clientHost={client.documentHost} redirectHost={redirectLabel(row.redirect_uri)} email={who.email} requestId={row.id} csrf={row.csrf} workspaces={usable.map((a) => a.workspace)} options={options} />,
+    <ConsentPage
+      clientName={client.name}
+      clientHost={client.documentHost}
+      redirectHost={redirectLabel(row.redirect_uri)}
+      email={who.email}
+      requestId={row.id}
+      csrf={row.csrf}
+      workspaces={usable.map((a) => a.workspace)}
+      options={options}
+    />,
   );
 }
 

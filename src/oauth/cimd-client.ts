@@ -25,7 +25,11 @@ export async function documentClient(c: Context<AppEnv>, config: GatewayConfig, 
   };
   const checked = checkDocumentUrl(clientId, { allowLoopback: config.loopback });
   if (!checked.ok) {
-    return refuse(checked.reason, 400, "The app identifies itself with a client metadata URL this server does not accept: it must be a public https URL with a path, in canonical form, without a fragment or credentials.");
+    return refuse(
+      checked.reason,
+      400,
+      "The app identifies itself with a client metadata URL this server does not accept: it must be a public https URL with a path, in canonical form, without a fragment or credentials.",
+    );
   }
   const now = nowSeconds();
   const stored = await getClient(c.env.DB, clientId);
@@ -49,7 +53,13 @@ export async function documentClient(c: Context<AppEnv>, config: GatewayConfig, 
   }
   await upsertDocumentClient(c.env.DB, fetched.doc, now, now + fetched.freshSeconds);
   // Like a registration: the name and how long the document is trusted before the next fetch.
-  await recordOAuthEvent(c, { event: "oauth.client_document", outcome: "ok", rule: "fetched", clientId, detail: `${fetched.doc.client_name ?? ""} (fresh ${fetched.freshSeconds} s)`.trim().slice(0, 240) });
+  await recordOAuthEvent(c, {
+    event: "oauth.client_document",
+    outcome: "ok",
+    rule: "fetched",
+    clientId,
+    detail: `${fetched.doc.client_name ?? ""} (fresh ${fetched.freshSeconds} s)`.trim().slice(0, 240),
+  });
   const client = await getClient(c.env.DB, clientId);
   if (client?.kind !== "public") return refuse("id_of_another_kind", 400, "This client ID belongs to another kind of client.");
   return { ok: true, client };

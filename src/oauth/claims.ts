@@ -43,7 +43,10 @@ export interface ClaimsContext {
 }
 
 export class ClaimsError extends Error {
-  constructor(readonly code: "ERR_EMPTY_SCOPE" | "ERR_BAD_CLAIMS", message: string) {
+  constructor(
+    readonly code: "ERR_EMPTY_SCOPE" | "ERR_BAD_CLAIMS",
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -31,7 +31,12 @@ export function validateRegistration(body: unknown): RegisteredMetadata {
   const redirect_uris: string[] = [];
   for (const u of uris) {
     const checked = checkRedirectUri(u);
-    if (!checked.ok) throw new OAuthError("invalid_redirect_uri", "Redirect URIs must be https, http on a loopback address, or a native app's reverse-domain scheme (or a known app scheme such as cursor://), in canonical form, without fragments or wildcards.", `redirect_uri: ${checked.reason}`);
+    if (!checked.ok)
+      throw new OAuthError(
+        "invalid_redirect_uri",
+        "Redirect URIs must be https, http on a loopback address, or a native app's reverse-domain scheme (or a known app scheme such as cursor://), in canonical form, without fragments or wildcards.",
+        `redirect_uri: ${checked.reason}`,
+      );
     redirect_uris.push(checked.uri);
   }
   const method = m.token_endpoint_auth_method ?? "none";

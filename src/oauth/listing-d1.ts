@@ -13,7 +13,12 @@ export async function isWorkspaceSession(db: D1Database, workspace: string, id: 
 
 /** Whether a client belongs to the workspace: a task client of it, or a client with a session in it. */
 export async function isWorkspaceClient(db: D1Database, workspace: string, clientId: string): Promise<boolean> {
-  return (await db.prepare("SELECT 1 FROM oauth_clients WHERE client_id = ? AND (workspace_id = ? OR client_id IN (SELECT client_id FROM sessions WHERE workspace_id = ?))").bind(clientId, workspace, workspace).first()) !== null;
+  return (
+    (await db
+      .prepare("SELECT 1 FROM oauth_clients WHERE client_id = ? AND (workspace_id = ? OR client_id IN (SELECT client_id FROM sessions WHERE workspace_id = ?))")
+      .bind(clientId, workspace, workspace)
+      .first()) !== null
+  );
 }
 
 /** Ends every task client of a revoked task principal, in the revocation's batch. */
@@ -53,7 +58,11 @@ export function liveSessionsStatement(db: D1Database, workspace: string, now: nu
 
 /** The task clients of a workspace, newest first; read in the caller's batch. */
 export function taskClientsStatement(db: D1Database, workspace: string): D1PreparedStatement {
-  return db.prepare("SELECT client_id, client_name, principal_id, tools, token_ttl, expires_at, last_used_at, created_at, created_by FROM oauth_clients WHERE kind = 'task' AND workspace_id = ? ORDER BY created_at DESC LIMIT 200").bind(workspace);
+  return db
+    .prepare(
+      "SELECT client_id, client_name, principal_id, tools, token_ttl, expires_at, last_used_at, created_at, created_by FROM oauth_clients WHERE kind = 'task' AND workspace_id = ? ORDER BY created_at DESC LIMIT 200",
+    )
+    .bind(workspace);
 }
 
 /**
@@ -62,9 +71,17 @@ export function taskClientsStatement(db: D1Database, workspace: string): D1Prepa
  */
 export async function ensureConsoleClient(db: D1Database, issuer: string, now: number): Promise<void> {
   const uris = JSON.stringify([consoleCallbackUri(issuer)]);
-  const meta = JSON.stringify({ client_name: CONSOLE_CLIENT_NAME, redirect_uris: [consoleCallbackUri(issuer)], token_endpoint_auth_method: "none", grant_types: ["authorization_code"], response_types: ["code"] });
+  const meta = JSON.stringify({
+    client_name: CONSOLE_CLIENT_NAME,
+    redirect_uris: [consoleCallbackUri(issuer)],
+    token_endpoint_auth_method: "none",
+    grant_types: ["authorization_code"],
+    response_types: ["code"],
+  });
   await db
-    .prepare("INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, metadata, created_at, created_by) VALUES (?, 'public', ?, ?, ?, ?, 'gatehouse') ON CONFLICT (client_id) DO UPDATE SET kind = 'public', client_name = excluded.client_name, redirect_uris = excluded.redirect_uris, metadata = excluded.metadata")
+    .prepare(
+      "INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, metadata, created_at, created_by) VALUES (?, 'public', ?, ?, ?, ?, 'gatehouse') ON CONFLICT (client_id) DO UPDATE SET kind = 'public', client_name = excluded.client_name, redirect_uris = excluded.redirect_uris, metadata = excluded.metadata",
+    )
     .bind(CONSOLE_CLIENT_ID, CONSOLE_CLIENT_NAME, uris, meta, now)
     .run();
 }
@@ -72,6 +89,9 @@ export async function ensureConsoleClient(db: D1Database, issuer: string, now: n
 /** Registered names of the given clients, for display (names are the clients' own claims). */
 export async function clientNames(db: D1Database, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.prepare("SELECT client_id, client_name FROM oauth_clients WHERE client_id IN (SELECT value FROM json_each(?)) AND client_name IS NOT NULL").bind(JSON.stringify([...new Set(ids)])).all<{ client_id: string; client_name: string }>();
+  const rows = await db
+    .prepare("SELECT client_id, client_name FROM oauth_clients WHERE client_id IN (SELECT value FROM json_each(?)) AND client_name IS NOT NULL")
+    .bind(JSON.stringify([...new Set(ids)]))
+    .all<{ client_id: string; client_name: string }>();
   return new Map(rows.results.map((r) => [r.client_id, r.client_name]));
 }

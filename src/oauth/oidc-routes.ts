@@ -42,11 +42,7 @@ function errorPage(c: Context<AppEnv>, status: 400 | 403 | 502 = 400, message = 
   return c.html(ErrorPage({ message }), status);
 }
 
-async function refuse(
-  c: Context<AppEnv>,
-  rule: string,
-  opts: { outcome?: "denied" | "error"; row?: AuthRequestRow | null; detail?: string; status?: 400 | 403 | 502 } = {},
-): Promise<Response> {
+async function refuse(c: Context<AppEnv>, rule: string, opts: { outcome?: "denied" | "error"; row?: AuthRequestRow | null; detail?: string; status?: 400 | 403 | 502 } = {}): Promise<Response> {
   await recordOAuthRefusal(c, {
     event: "oauth.login",
     outcome: opts.outcome ?? "denied",

@@ -73,7 +73,9 @@ export function LoginPage(p: LoginPageProps) {
         <form method="post" action="/authorize/oidc">
           <input type="hidden" name="request" value={p.requestId} />
           <input type="hidden" name="csrf" value={p.csrf} />
-          <button class="primary" type="submit">Sign in with {p.oidcLabel}</button>
+          <button class="primary" type="submit">
+            Sign in with {p.oidcLabel}
+          </button>
         </form>
       )}
       {p.devUsers.length > 0 && (
@@ -125,8 +127,7 @@ export function ConsentPage(p: ConsentPageProps) {
       </h1>
       {p.clientHost !== null && <DocumentHost host={p.clientHost} />}
       <p>
-        Signed in as <strong>{p.email}</strong>. After you allow it, <code>{p.redirectHost}</code> receives short-lived
-        tokens limited to what you choose here.
+        Signed in as <strong>{p.email}</strong>. After you allow it, <code>{p.redirectHost}</code> receives short-lived tokens limited to what you choose here.
       </p>
       <form method="post" action="/authorize/consent">
         <input type="hidden" name="request" value={p.requestId} />
@@ -154,8 +155,12 @@ export function ConsentPage(p: ConsentPageProps) {
             </label>
           ))}
         </fieldset>
-        <button class="primary" type="submit" name="decision" value="allow">Allow</button>
-        <button type="submit" name="decision" value="deny">Deny</button>
+        <button class="primary" type="submit" name="decision" value="allow">
+          Allow
+        </button>
+        <button type="submit" name="decision" value="deny">
+          Deny
+        </button>
       </form>
     </Layout>
   );

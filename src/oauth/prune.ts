@@ -25,7 +25,11 @@ const DELETES: Array<{ table: string; sql: string; cutoff: (now: number) => numb
   { table: "oidc_logins", sql: "DELETE FROM oidc_logins WHERE rowid IN (SELECT rowid FROM oidc_logins WHERE expires_at <= ? LIMIT ?)", cutoff: (now) => now },
   // Console sign-ins in flight, and console sessions past their absolute lifetime or idle timeout (src/console/session.ts).
   { table: "console_logins", sql: "DELETE FROM console_logins WHERE rowid IN (SELECT rowid FROM console_logins WHERE expires_at <= ? LIMIT ?)", cutoff: (now) => now },
-  { table: "console_sessions", sql: `DELETE FROM console_sessions WHERE rowid IN (SELECT rowid FROM console_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?1 - ${CONSOLE_IDLE_SECONDS} LIMIT ?2)`, cutoff: (now) => now },
+  {
+    table: "console_sessions",
+    sql: `DELETE FROM console_sessions WHERE rowid IN (SELECT rowid FROM console_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?1 - ${CONSOLE_IDLE_SECONDS} LIMIT ?2)`,
+    cutoff: (now) => now,
+  },
   { table: "auth_codes", sql: "DELETE FROM auth_codes WHERE rowid IN (SELECT rowid FROM auth_codes WHERE expires_at <= ? LIMIT ?)", cutoff: (now) => now - CODE_KEEP_SECONDS },
   // A session past its absolute lifetime or idle timeout can never be used again (session-policy.ts); its
   // refresh tokens go with it. A revoked session stays until then: its revocation is what refuses its tokens.

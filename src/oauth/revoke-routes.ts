@@ -29,7 +29,15 @@ revokeRoutes.post("/", async (c) => {
         // The revocation and its audit row commit together (one D1 batch).
         await c.env.DB.batch([
           ...revokeSessionStatements(c.env.DB, session.id, "revoked_by_client", client.client_id, now),
-          oauthAuditStatement(c, { event: "token.revoked", outcome: "ok", rule: "refresh_token", principal: session.principal_id, clientId: client.client_id, sessionId: session.id, workspace: session.workspace_id }),
+          oauthAuditStatement(c, {
+            event: "token.revoked",
+            outcome: "ok",
+            rule: "refresh_token",
+            principal: session.principal_id,
+            clientId: client.client_id,
+            sessionId: session.id,
+            workspace: session.workspace_id,
+          }),
         ]);
         return c.body(null, 200);
       }
@@ -41,7 +49,15 @@ revokeRoutes.post("/", async (c) => {
     if (verified.ok && verified.claims.client_id === client.client_id) {
       await c.env.DB.batch([
         ...revocationStatements(c.env.DB, { kind: "token", value: verified.claims.jti, workspace: verified.claims.ws, reason: "revoked_by_client", by: client.client_id, now }),
-        oauthAuditStatement(c, { event: "token.revoked", outcome: "ok", rule: "access_token", principal: verified.claims.sub, clientId: client.client_id, tokenJti: verified.claims.jti, workspace: verified.claims.ws }),
+        oauthAuditStatement(c, {
+          event: "token.revoked",
+          outcome: "ok",
+          rule: "access_token",
+          principal: verified.claims.sub,
+          clientId: client.client_id,
+          tokenJti: verified.claims.jti,
+          workspace: verified.claims.ws,
+        }),
       ]);
     }
     return c.body(null, 200);

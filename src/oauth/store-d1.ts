@@ -47,7 +47,9 @@ export function insertTaskClientStatement(
   now: number,
 ): D1PreparedStatement {
   return db
-    .prepare("INSERT INTO oauth_clients (client_id, kind, client_name, secret_hash, workspace_id, principal_id, tools, token_ttl, expires_at, created_at, created_by) VALUES (?, 'task', ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .prepare(
+      "INSERT INTO oauth_clients (client_id, kind, client_name, secret_hash, workspace_id, principal_id, tools, token_ttl, expires_at, created_at, created_by) VALUES (?, 'task', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
     .bind(c.clientId, c.name, c.secretHash, c.workspace, c.principal, JSON.stringify(c.tools), c.ttl, c.expiresAt, now, c.createdBy);
 }
 
@@ -57,7 +59,10 @@ export function getClient(db: D1Database, clientId: string): Promise<ClientRow |
 
 /** Public clients nobody has used for `olderThan` seconds are pruned (Claude registers on every connection). */
 export async function pruneStaleClients(db: D1Database, now: number, olderThan: number): Promise<number> {
-  const res = await db.prepare("DELETE FROM oauth_clients WHERE kind = 'public' AND COALESCE(last_used_at, created_at) < ?").bind(now - olderThan).run();
+  const res = await db
+    .prepare("DELETE FROM oauth_clients WHERE kind = 'public' AND COALESCE(last_used_at, created_at) < ?")
+    .bind(now - olderThan)
+    .run();
   return res.meta.changes ?? 0;
 }
 
@@ -115,7 +120,9 @@ export interface CodeRow {
 
 export async function insertCode(db: D1Database, c: Omit<CodeRow, "used_at">): Promise<void> {
   await db
-    .prepare("INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, principal_id, principal_kind, email, groups, workspace_id, session_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .prepare(
+      "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, principal_id, principal_kind, email, groups, workspace_id, session_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
     .bind(c.code_hash, c.client_id, c.redirect_uri, c.code_challenge, c.scope, c.principal_id, c.principal_kind, c.email, c.groups, c.workspace_id, c.session_id, c.expires_at)
     .run();
 }
@@ -182,7 +189,9 @@ export function revokeSessionStatements(db: D1Database, sessionId: string, reaso
   return [
     db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE id = ?").bind(now, reason, sessionId),
     db
-      .prepare("INSERT OR IGNORE INTO revocations (workspace_id, kind, value, revoked_at, revoked_by, reason) VALUES (COALESCE((SELECT workspace_id FROM sessions WHERE id = ?1), ''), 'session', ?1, ?2, ?3, ?4)")
+      .prepare(
+        "INSERT OR IGNORE INTO revocations (workspace_id, kind, value, revoked_at, revoked_by, reason) VALUES (COALESCE((SELECT workspace_id FROM sessions WHERE id = ?1), ''), 'session', ?1, ?2, ?3, ?4)",
+      )
       .bind(sessionId, now, by, reason),
   ];
 }
@@ -213,12 +222,16 @@ export function revocationStatements(db: D1Database, r: Revocation): D1PreparedS
   const { value, workspace: ws, reason, now } = r;
   const stmts = [db.prepare("INSERT OR REPLACE INTO revocations (workspace_id, kind, value, revoked_at, revoked_by, reason) VALUES (?, ?, ?, ?, ?, ?)").bind(ws, r.kind, value, now, r.by, reason)];
   if (r.kind === "principal") {
-    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE principal_id = ? AND workspace_id = ?").bind(now, reason, value, ws));
+    stmts.push(
+      db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE principal_id = ? AND workspace_id = ?").bind(now, reason, value, ws),
+    );
     stmts.push(db.prepare("DELETE FROM auth_codes WHERE principal_id = ? AND workspace_id = ?").bind(value, ws));
     stmts.push(db.prepare("DELETE FROM auth_requests WHERE principal_id = ?1 AND NOT EXISTS (SELECT 1 FROM principals WHERE id = ?1 AND workspace_id <> ?2)").bind(value, ws));
   }
   if (r.kind === "client") {
-    stmts.push(db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE client_id = ? AND workspace_id = ?").bind(now, reason, value, ws));
+    stmts.push(
+      db.prepare("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?), revoked_reason = COALESCE(revoked_reason, ?) WHERE client_id = ? AND workspace_id = ?").bind(now, reason, value, ws),
+    );
     stmts.push(db.prepare("DELETE FROM auth_codes WHERE client_id = ? AND workspace_id = ?").bind(value, ws));
     // A public registration no other workspace uses is removed: the client must register again, and an admin can
     // see it did. One shared with another workspace stays; its tokens for this workspace are refused all the same.
@@ -265,7 +278,9 @@ export interface OidcLoginRow {
 export async function insertOidcLogin(db: D1Database, row: OidcLoginRow): Promise<void> {
   await db.batch([
     db.prepare("DELETE FROM oidc_logins WHERE request_id = ? OR expires_at <= ?").bind(row.request_id, row.created_at),
-    db.prepare("INSERT INTO oidc_logins (state, request_id, code_verifier, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)").bind(row.state, row.request_id, row.code_verifier, row.nonce, row.created_at, row.expires_at),
+    db
+      .prepare("INSERT INTO oidc_logins (state, request_id, code_verifier, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(row.state, row.request_id, row.code_verifier, row.nonce, row.created_at, row.expires_at),
   ]);
 }
 

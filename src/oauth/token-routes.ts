@@ -27,7 +27,6 @@ function tokenJson(body: unknown, status = 200, extra: Record<string, string> = 
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...NO_STORE, ...extra } });
 }
 
-
 function sessionSubject(s: SessionRow, scope: string) {
   return {
     sub: s.principal_id,
@@ -98,7 +97,18 @@ async function authorizationCode(c: Context<AppEnv>, form: URLSearchParams, clie
   const pair = await pairFor(c, config, session, row.scope, refresh, now);
   await createSession(c.env.DB, session, await hashSecret(refresh));
   await touchClient(c.env.DB, client.client_id, now);
-  await recordOAuthEvent(c, { event: "token.issued", outcome: "ok", rule: "authorization_code", principal: session.principal_id, principalKind: "user", clientId: client.client_id, sessionId: session.id, tokenJti: pair.jti, workspace: session.workspace_id, detail: pair.scope });
+  await recordOAuthEvent(c, {
+    event: "token.issued",
+    outcome: "ok",
+    rule: "authorization_code",
+    principal: session.principal_id,
+    principalKind: "user",
+    clientId: client.client_id,
+    sessionId: session.id,
+    tokenJti: pair.jti,
+    workspace: session.workspace_id,
+    detail: pair.scope,
+  });
   return respond(pair);
 }
 
@@ -125,7 +135,14 @@ async function refreshToken(c: Context<AppEnv>, form: URLSearchParams, client: C
 
   const requested = form.get("scope");
   const sessionScopes = new Set(session.scope.split(" "));
-  if (requested !== null && !requested.split(" ").filter(Boolean).every((s) => sessionScopes.has(s))) throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.", "scope_widening");
+  if (
+    requested !== null &&
+    !requested
+      .split(" ")
+      .filter(Boolean)
+      .every((s) => sessionScopes.has(s))
+  )
+    throw new OAuthError("invalid_scope", "A refresh cannot widen the scope.", "scope_widening");
   const explicit = requested !== null && requested.trim() !== "";
   const wanted = explicit ? requested.split(" ").filter(Boolean) : session.scope.split(" ");
   // Access is re-resolved on every refresh, against the workspace's current policy: a user removed from the
@@ -142,7 +159,17 @@ async function refreshToken(c: Context<AppEnv>, form: URLSearchParams, client: C
     if (d.kind === "grace") return graceOrReuse(c, presented, d.sealed, session, binding, now);
     return reuseDetected(c, session, now, "refresh_token_reuse");
   }
-  await recordOAuthEvent(c, { event: "token.refreshed", outcome: "ok", principal: session.principal_id, principalKind: session.principal_kind, clientId: client.client_id, sessionId: session.id, tokenJti: pair.jti, workspace: session.workspace_id, detail: scope });
+  await recordOAuthEvent(c, {
+    event: "token.refreshed",
+    outcome: "ok",
+    principal: session.principal_id,
+    principalKind: session.principal_kind,
+    clientId: client.client_id,
+    sessionId: session.id,
+    tokenJti: pair.jti,
+    workspace: session.workspace_id,
+    detail: scope,
+  });
   return respond(pair);
 }
 
@@ -173,7 +200,15 @@ async function graceOrReuse(c: Context<AppEnv>, presented: string, sealed: strin
   // The grace hands out a live token pair: only to the requester that rotated (same client, checked by the
   // caller; same user agent or IP). Anything else is a replay of a rotated token, i.e. reuse.
   if (!sameRequester(opened.binding, binding)) return reuseDetected(c, session, now, "refresh_grace_other_requester");
-  await recordOAuthEvent(c, { event: "token.refreshed", outcome: "ok", rule: "grace_duplicate", principal: session.principal_id, clientId: session.client_id, sessionId: session.id, workspace: session.workspace_id });
+  await recordOAuthEvent(c, {
+    event: "token.refreshed",
+    outcome: "ok",
+    rule: "grace_duplicate",
+    principal: session.principal_id,
+    clientId: session.client_id,
+    sessionId: session.id,
+    workspace: session.workspace_id,
+  });
   return respond(opened.pair);
 }
 
@@ -188,7 +223,8 @@ async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, clie
   if (client.expires_at !== null && client.expires_at <= now) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_expired");
   checkResource(form, config);
   // Only the task's own workspace's revocations count: another workspace may list a task of the same id.
-  if (await isTaskClientRevoked(c.env.DB, { workspace: client.workspace_id, clientId: client.client_id, principal: client.principal_id, createdAt: client.created_at })) throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
+  if (await isTaskClientRevoked(c.env.DB, { workspace: client.workspace_id, clientId: client.client_id, principal: client.principal_id, createdAt: client.created_at }))
+    throw new OAuthError("invalid_client", "Client authentication failed.", "task_client_revoked");
   const snapshot = await currentPolicy(c.env.DB, client.workspace_id);
   const tools = client.tools ? (JSON.parse(client.tools) as string[]) : [];
   const principal = { id: client.principal_id, kind: "task" as const, groups: principalGroups(snapshot, client.principal_id, []), workspace: client.workspace_id };
@@ -207,7 +243,17 @@ async function clientCredentials(c: Context<AppEnv>, form: URLSearchParams, clie
     client.token_ttl ?? undefined,
   );
   await touchClient(c.env.DB, client.client_id, now);
-  await recordOAuthEvent(c, { event: "token.issued", outcome: "ok", rule: "client_credentials", principal: client.principal_id, principalKind: "task", clientId: client.client_id, tokenJti: claims.jti, workspace: client.workspace_id, detail: scope });
+  await recordOAuthEvent(c, {
+    event: "token.issued",
+    outcome: "ok",
+    rule: "client_credentials",
+    principal: client.principal_id,
+    principalKind: "task",
+    clientId: client.client_id,
+    tokenJti: claims.jti,
+    workspace: client.workspace_id,
+    detail: scope,
+  });
   return tokenJson({ access_token: token, token_type: "Bearer", expires_in: claims.exp - claims.iat, scope });
 }
 
@@ -239,4 +285,3 @@ tokenRoutes.post("/", async (c) => {
     return tokenJson(e.toJSON(), e.status, extra);
   }
 });
-

@@ -12,7 +12,24 @@ const grantKey = (g: Grant) => `${g.tool} → ${g.subject.kind === "principal" ?
 
 /** Fields whose change alters what a tool does or may do; listed so a reviewer sees what moved. */
 function changedFields(a: ToolDefinition, b: ToolDefinition): string[] {
-  const fields: Array<keyof ToolDefinition> = ["kind", "dbRole", "tier", "secret", "sql", "relations", "inputSchema", "bind", "identity", "safeParams", "limits", "annotations", "requiresApproval", "approverGroup", "title", "description"];
+  const fields: Array<keyof ToolDefinition> = [
+    "kind",
+    "dbRole",
+    "tier",
+    "secret",
+    "sql",
+    "relations",
+    "inputSchema",
+    "bind",
+    "identity",
+    "safeParams",
+    "limits",
+    "annotations",
+    "requiresApproval",
+    "approverGroup",
+    "title",
+    "description",
+  ];
   return fields.filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]));
 }
 

@@ -23,7 +23,8 @@ export async function headPolicyVersion(db: D1Database, workspace: string): Prom
 
 /** The newest `limit` versions of a workspace, newest first, without their documents. */
 export async function policyVersions(db: D1Database, workspace: string, limit: number): Promise<PolicyVersionRow[]> {
-  return (await db.prepare("SELECT version, hash, applied_at, applied_by FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT ?").bind(workspace, limit).all<PolicyVersionRow>()).results;
+  return (await db.prepare("SELECT version, hash, applied_at, applied_by FROM policy_versions WHERE workspace_id = ? ORDER BY version DESC LIMIT ?").bind(workspace, limit).all<PolicyVersionRow>())
+    .results;
 }
 
 /** The stored documents of the given versions (at most two: a version and the one it replaced). */

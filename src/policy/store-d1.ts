@@ -7,12 +7,21 @@ import type { Grant, PolicySnapshot, ToolDefinition } from "./types";
  * batch, so the version is not committed without it, and a failing one rolls the version back. Returns the new
  * version number.
  */
-export async function applyCompiledPolicy(db: D1Database, compiled: CompiledPolicy, document: string, appliedBy: string, now: Date, audit?: (version: number) => D1PreparedStatement | D1PreparedStatement[]): Promise<number> {
+export async function applyCompiledPolicy(
+  db: D1Database,
+  compiled: CompiledPolicy,
+  document: string,
+  appliedBy: string,
+  now: Date,
+  audit?: (version: number) => D1PreparedStatement | D1PreparedStatement[],
+): Promise<number> {
   const ws = compiled.workspace;
   const head = await db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(ws).first<{ v: number }>();
   const version = (head?.v ?? 0) + 1;
   const statements: D1PreparedStatement[] = [
-    db.prepare("INSERT INTO policy_versions (workspace_id, version, hash, applied_at, applied_by, document) VALUES (?, ?, ?, ?, ?, ?)").bind(ws, version, compiled.hash, now.toISOString(), appliedBy, document),
+    db
+      .prepare("INSERT INTO policy_versions (workspace_id, version, hash, applied_at, applied_by, document) VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(ws, version, compiled.hash, now.toISOString(), appliedBy, document),
     db.prepare("DELETE FROM tools WHERE workspace_id = ?").bind(ws),
     db.prepare("DELETE FROM grants WHERE workspace_id = ?").bind(ws),
     db.prepare("DELETE FROM group_members WHERE workspace_id = ?").bind(ws),
@@ -23,7 +32,9 @@ export async function applyCompiledPolicy(db: D1Database, compiled: CompiledPoli
   });
   for (const g of compiled.grants) {
     const subject = g.subject.kind === "principal" ? g.subject.id : g.subject.name;
-    statements.push(db.prepare("INSERT OR REPLACE INTO grants (workspace_id, tool_name, subject_kind, subject, expires_at) VALUES (?, ?, ?, ?, ?)").bind(ws, g.tool, g.subject.kind, subject, g.expiresAt ?? null));
+    statements.push(
+      db.prepare("INSERT OR REPLACE INTO grants (workspace_id, tool_name, subject_kind, subject, expires_at) VALUES (?, ?, ?, ?, ?)").bind(ws, g.tool, g.subject.kind, subject, g.expiresAt ?? null),
+    );
   }
   for (const p of compiled.principals) {
     statements.push(db.prepare("INSERT INTO principals (workspace_id, id, kind, email, display_name) VALUES (?, ?, ?, ?, ?)").bind(ws, p.id, p.kind, p.email ?? null, p.name ?? null));
@@ -36,9 +47,19 @@ export async function applyCompiledPolicy(db: D1Database, compiled: CompiledPoli
   return version;
 }
 
-interface ToolRow { definition: string }
-interface GrantRow { tool_name: string; subject_kind: "principal" | "group"; subject: string; expires_at: number | null }
-interface MemberRow { group_name: string; principal_id: string }
+interface ToolRow {
+  definition: string;
+}
+interface GrantRow {
+  tool_name: string;
+  subject_kind: "principal" | "group";
+  subject: string;
+  expires_at: number | null;
+}
+interface MemberRow {
+  group_name: string;
+  principal_id: string;
+}
 
 /** Loads a whole workspace policy; callers cache it by version. */
 export async function loadPolicySnapshot(db: D1Database, workspace: string, version: number): Promise<PolicySnapshot> {
@@ -166,7 +187,9 @@ export async function policyGroupNames(db: D1Database): Promise<string[]> {
 /** The workspaces whose policy lists a principal, each with its current policy version (0: none applied). */
 export async function workspacesListing(db: D1Database, principalId: string): Promise<Array<{ workspace: string; version: number }>> {
   const rows = await db
-    .prepare("SELECT p.workspace_id AS ws, COALESCE(MAX(v.version), 0) AS v FROM principals p LEFT JOIN policy_versions v ON v.workspace_id = p.workspace_id WHERE p.id = ? GROUP BY p.workspace_id ORDER BY p.workspace_id")
+    .prepare(
+      "SELECT p.workspace_id AS ws, COALESCE(MAX(v.version), 0) AS v FROM principals p LEFT JOIN policy_versions v ON v.workspace_id = p.workspace_id WHERE p.id = ? GROUP BY p.workspace_id ORDER BY p.workspace_id",
+    )
     .bind(principalId)
     .all<{ ws: string; v: number }>();
   return rows.results.map((r) => ({ workspace: r.ws, version: r.v }));
@@ -184,7 +207,8 @@ export async function isKnownUserEmail(db: D1Database, email: string): Promise<b
 
 /** Every user any policy lists, by email, for the loopback-only dev login page. */
 export async function listedUsers(db: D1Database): Promise<Array<{ email: string; name: string | null }>> {
-  const rows = await db.prepare("SELECT email, MAX(display_name) AS name FROM principals WHERE kind = 'user' AND email IS NOT NULL GROUP BY email ORDER BY email").all<{ email: string; name: string | null }>();
+  const rows = await db
+    .prepare("SELECT email, MAX(display_name) AS name FROM principals WHERE kind = 'user' AND email IS NOT NULL GROUP BY email ORDER BY email")
+    .all<{ email: string; name: string | null }>();
   return rows.results;
 }
-

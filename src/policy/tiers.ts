@@ -33,7 +33,9 @@ export function tiersInScope(scope: string): Tier[] {
 
 export function scopeForTiers(tiers: Iterable<Tier>): string {
   const set = new Set(tiers);
-  return TIERS.filter((t) => set.has(t)).map((t) => TIER_SCOPE[t]).join(" ");
+  return TIERS.filter((t) => set.has(t))
+    .map((t) => TIER_SCOPE[t])
+    .join(" ");
 }
 
 /** The lifetime a token with this scope may have: the shortest TTL among its tiers (the most privileged). */

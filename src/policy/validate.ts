@@ -154,10 +154,13 @@ export function validatePolicy(input: unknown): { ok: true; policy: PolicyDocume
   for (const [name, t] of Object.entries(tools)) validateTool(c, name, t, roles, groupExists);
 
   // Each sql tool brings a describe companion (compile.ts): describe_data for the first, describe_<name> after.
-  const sqlTools = Object.entries(tools).filter(([, t]) => isObj(t) && t.kind === "sql").map(([n]) => n);
+  const sqlTools = Object.entries(tools)
+    .filter(([, t]) => isObj(t) && t.kind === "sql")
+    .map(([n]) => n);
   sqlTools.forEach((n, i) => {
     const companion = i === 0 && !Object.hasOwn(tools, "describe_data") ? "describe_data" : `describe_${n}`;
-    if (i > 0 || Object.hasOwn(tools, "describe_data")) if (Object.hasOwn(tools, companion) || companion.length > 63) c.fail(`$.tools.${n}`, `its describe companion would be named "${companion}", which is taken or too long; rename the tool`);
+    if (i > 0 || Object.hasOwn(tools, "describe_data"))
+      if (Object.hasOwn(tools, companion) || companion.length > 63) c.fail(`$.tools.${n}`, `its describe companion would be named "${companion}", which is taken or too long; rename the tool`);
   });
 
   const grants = Array.isArray(doc.grants) ? doc.grants : c.failWith("$.grants", "must be a list", []);
@@ -187,7 +190,22 @@ function validateTool(c: Checker, name: string, t: unknown, roles: Obj, groupExi
   const tool = c.obj(
     t,
     p,
-    ["kind", "title", "description", "database_role", isSql ? "relations" : "sql", "parameters", "required", "identity", "bind", "safe_params", "limits", "requires_approval", "approver_group", "annotations"],
+    [
+      "kind",
+      "title",
+      "description",
+      "database_role",
+      isSql ? "relations" : "sql",
+      "parameters",
+      "required",
+      "identity",
+      "bind",
+      "safe_params",
+      "limits",
+      "requires_approval",
+      "approver_group",
+      "annotations",
+    ],
     ["kind", "title", "description", "database_role", isSql ? "relations" : "sql", "limits"],
   );
   if (!tool) return;
@@ -229,7 +247,12 @@ function validateTool(c: Checker, name: string, t: unknown, roles: Obj, groupExi
   for (const n of [...Object.keys(params), ...Object.keys(identity)]) if (!bind.includes(n)) c.fail(`${p}.bind`, `parameter "${n}" is never bound to the SQL`);
   if (tool.kind === "sql" && bind.length > 0) c.fail(`${p}.bind`, "execute_sql tools take their SQL from the caller and bind nothing");
   if (tool.safe_params !== undefined) for (const s of c.strList(tool.safe_params, `${p}.safe_params`)) if (!known(s)) c.fail(`${p}.safe_params`, `unknown parameter "${s}"`);
-  const limits = c.obj(tool.limits, `${p}.limits`, ["max_rows", "max_bytes", "timeout_ms", "rate_per_minute", "max_affected_rows"], tool.kind === "write" ? ["max_rows", "timeout_ms", "rate_per_minute", "max_affected_rows"] : ["max_rows", "timeout_ms", "rate_per_minute"]);
+  const limits = c.obj(
+    tool.limits,
+    `${p}.limits`,
+    ["max_rows", "max_bytes", "timeout_ms", "rate_per_minute", "max_affected_rows"],
+    tool.kind === "write" ? ["max_rows", "timeout_ms", "rate_per_minute", "max_affected_rows"] : ["max_rows", "timeout_ms", "rate_per_minute"],
+  );
   if (limits) {
     c.int(limits.max_rows, `${p}.limits.max_rows`, 1, 10_000);
     if (limits.max_bytes !== undefined) c.int(limits.max_bytes, `${p}.limits.max_bytes`, 1024, 4 * 1024 * 1024);
@@ -242,7 +265,8 @@ function validateTool(c: Checker, name: string, t: unknown, roles: Obj, groupExi
   }
   if (tool.requires_approval !== undefined && typeof tool.requires_approval !== "boolean") c.fail(`${p}.requires_approval`, "must be true or false");
   if (tool.requires_approval === true && tool.kind !== "write") c.fail(`${p}.requires_approval`, "only write tools take approvals");
-  if (tool.approver_group !== undefined && (typeof tool.approver_group !== "string" || !groupExists(tool.approver_group))) c.fail(`${p}.approver_group`, `unknown group "${String(tool.approver_group)}"`);
+  if (tool.approver_group !== undefined && (typeof tool.approver_group !== "string" || !groupExists(tool.approver_group)))
+    c.fail(`${p}.approver_group`, `unknown group "${String(tool.approver_group)}"`);
   if (tool.requires_approval === true && tool.approver_group === undefined) c.fail(`${p}.approver_group`, "is required when requires_approval is true");
   if (tool.annotations !== undefined) {
     const a = c.obj(tool.annotations, `${p}.annotations`, ["idempotentHint", "openWorldHint"]);

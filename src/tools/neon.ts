@@ -47,10 +47,9 @@ async function runTransaction(connectionString: string, statement: Statement, ti
       // unqualified name can then resolve only to a built-in, never to an object in public (e.g. an extension's
       // overload of a function the guard allows by name). Relations in tool SQL are schema-qualified anyway.
       [
-        sql.query(
-          "SELECT set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true), set_config('search_path', 'pg_catalog, pg_temp', true)",
-          [String(timeoutMs)],
-        ),
+        sql.query("SELECT set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true), set_config('search_path', 'pg_catalog, pg_temp', true)", [
+          String(timeoutMs),
+        ]),
         sql.query(statement.text, statement.params, { types: rawText }),
       ],
       readOnly ? { readOnly: true, isolationLevel: "RepeatableRead", arrayMode: true, fullResults: true } : { readOnly: false, isolationLevel: "ReadCommitted", arrayMode: true, fullResults: true },

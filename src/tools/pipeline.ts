@@ -32,10 +32,7 @@ export interface CallContext {
  * a 401 (`audited`: its intent row already records the refusal), `stale` by deciding again on the policy version
  * the caller-state read found.
  */
-export type CallOutcome =
-  | { kind: "result"; result: CallToolResult }
-  | { kind: "unauthorized"; failure: TokenFailure; audited: boolean }
-  | { kind: "stale"; version: number };
+export type CallOutcome = { kind: "result"; result: CallToolResult } | { kind: "unauthorized"; failure: TokenFailure; audited: boolean } | { kind: "stale"; version: number };
 
 export function toolError(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
@@ -73,8 +70,7 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
   // the next round trip, never in series with it.
   const allowed = p.limiter.allow(tool);
   allowed.catch(() => undefined);
-  const rateLimited = (): CallToolResult =>
-    toolError(`Rate limit reached: ${tool.name} allows ${tool.limits.ratePerMinute} calls per minute per user. Try again in up to 60 seconds.`);
+  const rateLimited = (): CallToolResult => toolError(`Rate limit reached: ${tool.name} allows ${tool.limits.ratePerMinute} calls per minute per user. Try again in up to 60 seconds.`);
   const rateRule = `rate_per_minute:${tool.limits.ratePerMinute}`;
 
   /** A call that ends before its intent: the caller is checked (a revoked one gets 401), then one row, off the response path. */
@@ -193,4 +189,3 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
   finish({ outcome: "ok", rows: structured.row_count, bytes, truncated: structured.truncated, dbMs: outcome.dbMs });
   return { kind: "result", result: { content: [{ type: "text", text: renderTable(tool.name, structured, randomId(8)) }], structuredContent: structured } };
 }
-

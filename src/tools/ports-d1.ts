@@ -58,7 +58,14 @@ export function deferredGate(db: D1Database, caller: Caller, version: number, re
 }
 
 /** The pipeline's ports over D1, Neon and the Workers bindings, for one request. */
-export function d1Ports(deps: { env: Bindings; request: RequestContext; waitUntil: (p: Promise<unknown>) => void; neonLocalEndpoint: string | undefined; caller: Caller; gate: CallerGate }): PipelinePorts {
+export function d1Ports(deps: {
+  env: Bindings;
+  request: RequestContext;
+  waitUntil: (p: Promise<unknown>) => void;
+  neonLocalEndpoint: string | undefined;
+  caller: Caller;
+  gate: CallerGate;
+}): PipelinePorts {
   const { env, request, caller } = deps;
   const db = env.DB;
   const floodKey = principalFloodKey(caller.principal.workspace, caller.principal.id);
@@ -112,7 +119,9 @@ export function d1Ports(deps: { env: Bindings; request: RequestContext; waitUnti
     notify(body) {
       const url = env.APPROVAL_WEBHOOK_URL;
       if (!url) return;
-      deps.waitUntil(fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "approval.requested", ...body }) }).catch(logFailure("approval webhook")));
+      deps.waitUntil(
+        fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "approval.requested", ...body }) }).catch(logFailure("approval webhook")),
+      );
     },
   };
 }

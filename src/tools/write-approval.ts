@@ -44,8 +44,21 @@ export async function prepareWrite(p: PipelinePorts, ctx: CallContext, tool: Too
       const id = randomId();
       const onBehalfOf = caller.principal.kind === "task" ? await p.approvals.taskCreator(caller.claims.client_id) : null;
       const filed = await p.approvals.file({
-        id, workspace_id: key.workspace, tool: tool.name, tool_version: tool.version, args, args_hash: argsHash, sql_text: tool.sql, approver_group: group,
-        requester: key.requester, session_id: caller.claims.sid, client_id: caller.claims.client_id, status: "pending", created_at: now, expires_at: now + APPROVAL_TTL_SECONDS, on_behalf_of: onBehalfOf,
+        id,
+        workspace_id: key.workspace,
+        tool: tool.name,
+        tool_version: tool.version,
+        args,
+        args_hash: argsHash,
+        sql_text: tool.sql,
+        approver_group: group,
+        requester: key.requester,
+        session_id: caller.claims.sid,
+        client_id: caller.claims.client_id,
+        status: "pending",
+        created_at: now,
+        expires_at: now + APPROVAL_TTL_SECONDS,
+        on_behalf_of: onBehalfOf,
       });
       if (!filed) {
         // An identical first call won the race to file the request: this one waits on it.
@@ -55,7 +68,14 @@ export async function prepareWrite(p: PipelinePorts, ctx: CallContext, tool: Too
         return { ok: false, result: pendingResult({ id: open?.id ?? id, tool: tool.name, approverGroup: group, expiresAt: open?.expires_at ?? now, issuer, created: false }) };
       }
       pending({ rule: "approval_requested", approvalId: id });
-      p.notify({ approval_id: id, url: approvalConsoleUrl(issuer, id), tool: tool.name, requester: key.requester, approver_group: group, expires_at: new Date((now + APPROVAL_TTL_SECONDS) * 1000).toISOString() });
+      p.notify({
+        approval_id: id,
+        url: approvalConsoleUrl(issuer, id),
+        tool: tool.name,
+        requester: key.requester,
+        approver_group: group,
+        expires_at: new Date((now + APPROVAL_TTL_SECONDS) * 1000).toISOString(),
+      });
       return { ok: false, result: pendingResult({ id, tool: tool.name, approverGroup: group, expiresAt: now + APPROVAL_TTL_SECONDS, issuer, created: true }) };
     }
     case "wait": {

@@ -22,7 +22,11 @@ async function stageOf(id: number): Promise<string> {
 }
 
 async function approverApi(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${e2e.workerUrl}/admin/api/approvals${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${e2e.workerUrl}/admin/api/approvals${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -63,7 +67,12 @@ describe("write tools behind approval: Wes requests, Maria approves", () => {
 
     const pending = await approverApi(maria, "GET", "?status=pending");
     const seen = pending.json.approvals.find((a: { id: string }) => a.id === id);
-    expect(seen).toMatchObject({ tool: "update_opportunity_stage", requester: "user:wes@example.com", arguments: { opportunity_id: 48, stage: "negotiation", owner_email: "wes@example.com" }, status: "pending" });
+    expect(seen).toMatchObject({
+      tool: "update_opportunity_stage",
+      requester: "user:wes@example.com",
+      arguments: { opportunity_id: 48, stage: "negotiation", owner_email: "wes@example.com" },
+      status: "pending",
+    });
     expect(seen.sql).toContain("UPDATE sales.opportunities SET stage = $2");
     expect((await approverApi(maria, "POST", `/${id}/approve`, { reason: "looks right" })).status).toBe(200);
 

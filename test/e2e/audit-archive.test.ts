@@ -36,17 +36,25 @@ describe("audit archive on the local stack", () => {
       // Every row once, in seq order, whether it came from the archive or from D1.
       const exported = await gatehouse("audit", "export");
       expect(exported.code).toBe(0);
-      const seqs = exported.stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
+      const seqs = exported.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
       expect(seqs.length).toBeGreaterThan(0);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       expect(new Set(seqs).size).toBe(seqs.length);
       // The same rows as OCSF events (src/audit/ocsf.ts; required fields: test/unit/audit/ocsf.test.ts).
       const ocsf = await gatehouse("audit", "export", "--format", "ocsf");
       expect(ocsf.code).toBe(0);
-      const events = ocsf.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { class_uid: number; metadata: { sequence: number; version: string } });
+      const events = ocsf.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { class_uid: number; metadata: { sequence: number; version: string } });
       expect(events.map((e) => e.metadata.sequence)).toEqual(seqs);
       expect(events.every((e) => [3002, 3003, 6003].includes(e.class_uid) && e.metadata.version === "1.3.0")).toBe(true);
-      const archived = await fetch(`${e2e.workerUrl}/admin/api/audit/archive`, { headers: { Authorization: `Bearer ${await devToken(e2e, { user: "admin@example.com", scope: "gatehouse:admin" })}` } });
+      const archived = await fetch(`${e2e.workerUrl}/admin/api/audit/archive`, {
+        headers: { Authorization: `Bearer ${await devToken(e2e, { user: "admin@example.com", scope: "gatehouse:admin" })}` },
+      });
       expect(Number(archived.headers.get("x-archive-end"))).toBeGreaterThan(0);
     } finally {
       await devPost(e2e, "/dev/clock", { offset_seconds: 0 });

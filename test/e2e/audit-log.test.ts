@@ -71,7 +71,10 @@ describe("audit log", () => {
     const lines = csv.stdout.trim().split("\r\n");
     expect(lines[0]).toMatch(/^seq,id,time,event,outcome,rule,/);
     expect(lines.length).toBeGreaterThan(1);
-    const jsonl = (await gatehouse("audit", "export")).stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const jsonl = (await gatehouse("audit", "export")).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(jsonl.some((r) => r.workspace === "demo")).toBe(true);
     // The e2e workspace and rows of no workspace (registrations, refused tokens) are for operators only.
     expect(jsonl.every((r) => r.workspace === "demo")).toBe(true);

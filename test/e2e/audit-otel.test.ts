@@ -42,13 +42,25 @@ describe("OpenTelemetry export of audit events", () => {
     let requests: OtlpRequest[] = [];
     for (let i = 0; i < 50 && (logs.length < 2 || spans.length === 0); i++) {
       requests = await received();
-      logs = requests.filter((r) => r.path === "/v1/logs").flatMap((r) => (r.body as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Log[] }> }> }).resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords))).filter((l) => l.traceId === traceId);
-      spans = requests.filter((r) => r.path === "/v1/traces").flatMap((r) => (r.body as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Span[] }> }> }).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))).filter((s) => s.traceId === traceId);
+      logs = requests
+        .filter((r) => r.path === "/v1/logs")
+        .flatMap((r) => (r.body as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Log[] }> }> }).resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)))
+        .filter((l) => l.traceId === traceId);
+      spans = requests
+        .filter((r) => r.path === "/v1/traces")
+        .flatMap((r) => (r.body as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Span[] }> }> }).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)))
+        .filter((s) => s.traceId === traceId);
       if (logs.length < 2 || spans.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
     expect(logs.map((l) => attrs(l.attributes)["mcp.method.name"]).sort()).toEqual(["tools/call", "tools/list"]);
     const call = logs.find((l) => attrs(l.attributes)["mcp.method.name"] === "tools/call")!;
-    expect(attrs(call.attributes)).toMatchObject({ "mcp.method.name": "tools/call", "gen_ai.tool.name": "pipeline_coverage", "db.system.name": "postgresql", "gatehouse.audit.outcome": "ok", "gatehouse.workspace": "demo" });
+    expect(attrs(call.attributes)).toMatchObject({
+      "mcp.method.name": "tools/call",
+      "gen_ai.tool.name": "pipeline_coverage",
+      "db.system.name": "postgresql",
+      "gatehouse.audit.outcome": "ok",
+      "gatehouse.workspace": "demo",
+    });
     expect(String(attrs(call.attributes)["db.query.summary"])).toMatch(/^SELECT reporting\./);
     expect(spans).toHaveLength(1);
     expect(spans[0]).toMatchObject({ name: "tools/call pipeline_coverage", kind: 2, spanId: call.spanId });

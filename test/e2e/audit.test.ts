@@ -56,7 +56,8 @@ describe("audit rows for tool calls", () => {
     const before = await queryD1<{ n: number }>(e2e.stateDir, "SELECT count(*) AS n FROM audit_events WHERE event = 'mcp.request' AND rule = 'token:missing'");
     await fetch(e2e.mcpUrl, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" }, body: "{}" });
     let after = before;
-    for (let i = 0; i < 10 && after[0]!.n === before[0]!.n; i++) after = await queryD1<{ n: number }>(e2e.stateDir, "SELECT count(*) AS n FROM audit_events WHERE event = 'mcp.request' AND rule = 'token:missing'");
+    for (let i = 0; i < 10 && after[0]!.n === before[0]!.n; i++)
+      after = await queryD1<{ n: number }>(e2e.stateDir, "SELECT count(*) AS n FROM audit_events WHERE event = 'mcp.request' AND rule = 'token:missing'");
     expect(after[0]!.n).toBe(before[0]!.n + 1);
   });
 });

@@ -72,7 +72,13 @@ const PROFILES: ClientProfile[] = [
   {
     name: "VS Code",
     callback: { kind: "fixed-loopback", uri: "http://127.0.0.1:33418/" },
-    registration: () => ({ client_name: "Visual Studio Code", redirect_uris: ["http://127.0.0.1:33418", "https://vscode.dev/redirect"], grant_types: GRANTS, response_types: ["code"], token_endpoint_auth_method: "none" }),
+    registration: () => ({
+      client_name: "Visual Studio Code",
+      redirect_uris: ["http://127.0.0.1:33418", "https://vscode.dev/redirect"],
+      grant_types: GRANTS,
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    }),
     sendsResource: true,
     scope: "db:read db:sql db:write", // everything the protected-resource metadata lists
     resourceOnToken: true,
@@ -88,7 +94,15 @@ const PROFILES: ClientProfile[] = [
   {
     name: "MCP Inspector",
     callback: { kind: "fixed-loopback", uri: "http://localhost:6274/oauth/callback" },
-    registration: (r) => ({ client_name: "MCP Inspector", client_uri: "https://github.com/modelcontextprotocol/inspector", redirect_uris: [r], grant_types: GRANTS, response_types: ["code"], token_endpoint_auth_method: "none", scope: "db:read db:sql db:write" }),
+    registration: (r) => ({
+      client_name: "MCP Inspector",
+      client_uri: "https://github.com/modelcontextprotocol/inspector",
+      redirect_uris: [r],
+      grant_types: GRANTS,
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+      scope: "db:read db:sql db:write",
+    }),
     sendsResource: true,
     scope: "db:read db:sql db:write",
     resourceOnToken: true,
@@ -165,7 +179,14 @@ async function runProfile(profile: ClientProfile): Promise<void> {
     const redirectUri = profile.authorizeRedirect?.(registered) ?? registered;
     const pkce = newPkce();
     const state = `st-${profile.name.length}-${Date.now()}`;
-    const url = authorizeUrl(e2e.workerUrl, { clientId, redirectUri, pkce, state, ...(profile.scope !== undefined ? { scope: profile.scope } : {}), ...(profile.sendsResource ? { resource: e2e.mcpUrl } : {}) });
+    const url = authorizeUrl(e2e.workerUrl, {
+      clientId,
+      redirectUri,
+      pkce,
+      state,
+      ...(profile.scope !== undefined ? { scope: profile.scope } : {}),
+      ...(profile.sendsResource ? { resource: e2e.mcpUrl } : {}),
+    });
 
     const loginPage = await page.goto(url.href);
     expect(loginPage?.status(), await loginPage?.text()).toBe(200);
@@ -253,7 +274,13 @@ describe("other browser steps", () => {
       await page.locator('button[name="decision"][value="allow"]').click();
       const back = await within(catcher.received(), 15_000, "the client redirect after OIDC");
       expect(back.searchParams.get("state")).toBe("oidc-1");
-      const tokens = await tokenRequest(e2e.workerUrl, { grant_type: "authorization_code", code: back.searchParams.get("code")!, code_verifier: pkce.verifier, redirect_uri: catcher.uri, client_id: clientId });
+      const tokens = await tokenRequest(e2e.workerUrl, {
+        grant_type: "authorization_code",
+        code: back.searchParams.get("code")!,
+        code_verifier: pkce.verifier,
+        redirect_uri: catcher.uri,
+        client_id: clientId,
+      });
       // At the IdP Alice is an account executive: her tools follow that group.
       expect(await listToolNames(e2e.mcpUrl, tokens.access_token)).toContain("pipeline_coverage");
       expect(watch.problems).toEqual([]);

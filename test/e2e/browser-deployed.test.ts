@@ -96,7 +96,11 @@ describe("a non-loopback https PUBLIC_ORIGIN in Chromium", () => {
       expect(posts.map((r) => new URL(r.url()).pathname)).toEqual(["/authorize/oidc", "/authorize/consent"]);
       for (const p of posts) expect(await p.headerValue("origin")).toBe(origin);
 
-      const tokens = await tokenRequest(origin, { grant_type: "authorization_code", code: back.searchParams.get("code")!, code_verifier: pkce.verifier, redirect_uri: catcher.uri, client_id: clientId }, loopbackTlsFetch);
+      const tokens = await tokenRequest(
+        origin,
+        { grant_type: "authorization_code", code: back.searchParams.get("code")!, code_verifier: pkce.verifier, redirect_uri: catcher.uri, client_id: clientId },
+        loopbackTlsFetch,
+      );
       expect(await listToolNames(`${origin}/mcp`, tokens.access_token, loopbackTlsFetch)).toContain("pipeline_coverage");
     } finally {
       await catcher.close();

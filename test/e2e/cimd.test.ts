@@ -51,7 +51,14 @@ describe("Client ID Metadata Documents in Chromium", () => {
     const clientId = `${docOrigin}/apps/cimd-e2e/client.json`;
     served["/apps/cimd-e2e/client.json"] = () => ({
       headers: { "Cache-Control": "max-age=300" },
-      body: JSON.stringify({ client_id: clientId, client_name: "CIMD e2e client", redirect_uris: [catcher.uri], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" }),
+      body: JSON.stringify({
+        client_id: clientId,
+        client_name: "CIMD e2e client",
+        redirect_uris: [catcher.uri],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+      }),
     });
     try {
       const pkce = newPkce();
@@ -70,7 +77,14 @@ describe("Client ID Metadata Documents in Chromium", () => {
       expect(back.searchParams.get("state")).toBe("cimd-1");
       expect(watch.problems).toEqual([]);
 
-      const tokens = await tokenRequest(e2e.workerUrl, { grant_type: "authorization_code", code: back.searchParams.get("code")!, code_verifier: pkce.verifier, redirect_uri: catcher.uri, client_id: clientId, resource: e2e.mcpUrl });
+      const tokens = await tokenRequest(e2e.workerUrl, {
+        grant_type: "authorization_code",
+        code: back.searchParams.get("code")!,
+        code_verifier: pkce.verifier,
+        redirect_uri: catcher.uri,
+        client_id: clientId,
+        resource: e2e.mcpUrl,
+      });
       expect(tokens.scope).toBe("db:read");
       expect(await listToolNames(e2e.mcpUrl, tokens.access_token)).toEqual(ALICE_TOOLS);
       const refreshed = await tokenRequest(e2e.workerUrl, { grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: clientId, resource: e2e.mcpUrl });
@@ -107,7 +121,10 @@ describe("Client ID Metadata Documents in Chromium", () => {
     const cases: Array<[string, () => { status?: number; headers?: Record<string, string>; body: string }]> = [
       ["/bad/impostor.json", () => ({ body: JSON.stringify({ client_id: `${docOrigin}/apps/cimd-e2e/client.json`, client_name: "Impostor", redirect_uris: [catcher.uri] }) })],
       ["/bad/moved.json", () => ({ status: 302, headers: { Location: `${docOrigin}/bad/impostor.json` }, body: "" })],
-      ["/bad/secret.json", () => ({ body: JSON.stringify({ client_id: `${docOrigin}/bad/secret.json`, redirect_uris: [catcher.uri], client_secret: "s", token_endpoint_auth_method: "client_secret_basic" }) })],
+      [
+        "/bad/secret.json",
+        () => ({ body: JSON.stringify({ client_id: `${docOrigin}/bad/secret.json`, redirect_uris: [catcher.uri], client_secret: "s", token_endpoint_auth_method: "client_secret_basic" }) }),
+      ],
     ];
     try {
       for (const [path, answer] of cases) {
@@ -118,7 +135,10 @@ describe("Client ID Metadata Documents in Chromium", () => {
         expect(new URL(page.url()).origin).toBe(e2e.workerUrl);
       }
       expect(redirected).toBe(false);
-      const rules = await readLocalD1<{ client_id: string; rule: string }>(e2e.stateDir, "SELECT client_id, rule FROM audit_events WHERE event = 'oauth.client_document' AND outcome = 'denied' AND client_id LIKE '%/bad/%' ORDER BY seq");
+      const rules = await readLocalD1<{ client_id: string; rule: string }>(
+        e2e.stateDir,
+        "SELECT client_id, rule FROM audit_events WHERE event = 'oauth.client_document' AND outcome = 'denied' AND client_id LIKE '%/bad/%' ORDER BY seq",
+      );
       expect(rules.map((r) => [new URL(r.client_id).pathname, r.rule])).toEqual([
         ["/bad/impostor.json", "cimd_doc_client_id_mismatch"],
         ["/bad/moved.json", "cimd_fetch_redirect"],

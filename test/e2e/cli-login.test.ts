@@ -28,7 +28,10 @@ beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), "gatehouse-cli-login-"));
   // Test only: the CLI acts from its own address, so its registration has its own per-IP budget (client-ip.ts).
   const preload = join(home, "client-ip.mjs");
-  await writeFile(preload, `const f = globalThis.fetch;\nglobalThis.fetch = (input, init = {}) => { const h = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined)); h.set("cf-connecting-ip", "${uniqueClientIp()}"); return f(input, { ...init, headers: h }); };\n`);
+  await writeFile(
+    preload,
+    `const f = globalThis.fetch;\nglobalThis.fetch = (input, init = {}) => { const h = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined)); h.set("cf-connecting-ip", "${uniqueClientIp()}"); return f(input, { ...init, headers: h }); };\n`,
+  );
   env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, "config"), NODE_OPTIONS: `--import ${preload}` };
   delete env.GATEHOUSE_TOKEN;
   delete env.GATEHOUSE_URL;
@@ -51,10 +54,15 @@ function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: 
 }
 
 const credentialsFile = () => join(home, "config", "gatehouse", "credentials.json");
-const stored = async () => JSON.parse(await readFile(credentialsFile(), "utf8")) as { current: string; logins: Record<string, { refresh_token: string; client_id: string; scope: string; subject: string }> };
+const stored = async () =>
+  JSON.parse(await readFile(credentialsFile(), "utf8")) as { current: string; logins: Record<string, { refresh_token: string; client_id: string; scope: string; subject: string }> };
 
 async function refreshAt(refreshToken: string, clientId: string): Promise<{ status: number; error?: string }> {
-  const res = await fetch(`${e2e.workerUrl}/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: clientId }).toString() });
+  const res = await fetch(`${e2e.workerUrl}/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: clientId }).toString(),
+  });
   return { status: res.status, error: ((await res.json()) as { error?: string }).error };
 }
 

@@ -13,16 +13,7 @@ import { devToken } from "../support/mcp-client";
 const e2e = inject("e2e");
 const CLI = fileURLToPath(new URL("../../node_modules/@modelcontextprotocol/conformance/dist/index.js", import.meta.url));
 const BASELINE = fileURLToPath(new URL("./conformance/baseline.yaml", import.meta.url));
-const SCENARIOS = [
-  "server-stateless",
-  "http-header-validation",
-  "http-custom-header-server-validation",
-  "caching",
-  "dns-rebinding-protection",
-  "tools-list",
-  "server-initialize",
-  "ping",
-];
+const SCENARIOS = ["server-stateless", "http-header-validation", "http-custom-header-server-validation", "caching", "dns-rebinding-protection", "tools-list", "server-initialize", "ping"];
 
 let proxy: AuthProxy;
 const summary: string[] = [];
@@ -52,11 +43,21 @@ function runScenario(scenario: string): Promise<{ code: number | null; output: s
 }
 
 describe("MCP conformance suite, gateway scenarios", () => {
-  it.each(SCENARIOS)("%s", async (scenario) => {
-    const { code, output } = await runScenario(scenario);
-    const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
-    const passed = /Passed: (\d+)\/(\d+)/.exec(plain);
-    summary.push(`  ${scenario.padEnd(38)} ${passed ? `${passed[1]}/${passed[2]} checks passed` : "no summary"}${code === 0 ? "" : " — FAILED"}`);
-    expect(code, plain.split("\n").filter((l) => /FAILURE|unexpected|stale|Error/i.test(l)).join("\n") || plain.slice(-2000)).toBe(0);
-  }, 120_000);
+  it.each(SCENARIOS)(
+    "%s",
+    async (scenario) => {
+      const { code, output } = await runScenario(scenario);
+      const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+      const passed = /Passed: (\d+)\/(\d+)/.exec(plain);
+      summary.push(`  ${scenario.padEnd(38)} ${passed ? `${passed[1]}/${passed[2]} checks passed` : "no summary"}${code === 0 ? "" : " — FAILED"}`);
+      expect(
+        code,
+        plain
+          .split("\n")
+          .filter((l) => /FAILURE|unexpected|stale|Error/i.test(l))
+          .join("\n") || plain.slice(-2000),
+      ).toBe(0);
+    },
+    120_000,
+  );
 });

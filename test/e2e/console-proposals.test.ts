@@ -35,7 +35,11 @@ async function signInAdmin(page: Page, email: string): Promise<void> {
 
 async function aliceTools(): Promise<string[]> {
   const token = await devToken(e2e, { user: "alice@example.com", scope: "db:read db:write" });
-  const res = await fetch(e2e.mcpUrl, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) });
+  const res = await fetch(e2e.mcpUrl, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
   return ((await res.json()) as { result: { tools: Array<{ name: string }> } }).result.tools.map((t) => t.name);
 }
 
@@ -48,7 +52,11 @@ afterAll(async () => {
   await browser?.close();
   // Leave the demo workspace as the other suites expect it (withdrawing a grant applies at once).
   const admin = await devToken(e2e, { user: "admin@example.com", scope: "gatehouse:admin" });
-  const res = await fetch(`${e2e.workerUrl}/admin/api/policy`, { method: "POST", headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" }, body: JSON.stringify(parse(await readFile(demoFile, "utf8"))) });
+  const res = await fetch(`${e2e.workerUrl}/admin/api/policy`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" },
+    body: JSON.stringify(parse(await readFile(demoFile, "utf8"))),
+  });
   expect(res.status).toBe(200);
 });
 
@@ -136,7 +144,11 @@ describe("console: the two-person rule", { timeout: 180_000 }, () => {
     expect(secret).toMatch(/^ghs_/);
     expect(await axeProblems(page)).toEqual([]);
     await shot(page, "task-created");
-    const token = await fetch(`${e2e.workerUrl}/token`, { method: "POST", headers: { Authorization: `Basic ${btoa(`${clientId}:${secret}`)}`, "Content-Type": "application/x-www-form-urlencoded" }, body: "grant_type=client_credentials&scope=db:read" });
+    const token = await fetch(`${e2e.workerUrl}/token`, {
+      method: "POST",
+      headers: { Authorization: `Basic ${btoa(`${clientId}:${secret}`)}`, "Content-Type": "application/x-www-form-urlencoded" },
+      body: "grant_type=client_credentials&scope=db:read",
+    });
     expect(token.status).toBe(200);
     await page.goto(`${e2e.workerUrl}/console/sessions`);
     expect(await page.content()).not.toContain(secret);

@@ -235,12 +235,23 @@ describe("console: audit explorer (admin)", () => {
 describe("console: sessions (admin)", () => {
   it("an admin revokes Alice's session, and Alice's next /mcp call gets 401", async () => {
     const redirectUri = "http://127.0.0.1:9/callback";
-    const clientId = await registerAs(e2e.workerUrl, { client_name: "Alice's notebook", redirect_uris: [redirectUri], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" });
+    const clientId = await registerAs(e2e.workerUrl, {
+      client_name: "Alice's notebook",
+      redirect_uris: [redirectUri],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    });
     const pkce = newPkce();
     const trace = await signInThroughBrowser(authorizeUrl(e2e.workerUrl, { clientId, redirectUri, pkce, state: "alice-1" }), { email: "alice@example.com" });
     const code = new URL(trace.location).searchParams.get("code")!;
     const tokens = await tokenRequest(e2e.workerUrl, { grant_type: "authorization_code", code, code_verifier: pkce.verifier, redirect_uri: redirectUri, client_id: clientId });
-    const mcp = () => fetch(e2e.mcpUrl, { method: "POST", headers: { Authorization: `Bearer ${tokens.access_token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) });
+    const mcp = () =>
+      fetch(e2e.mcpUrl, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${tokens.access_token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+      });
     expect((await mcp()).status).toBe(200);
 
     const context = await browser.newContext();
@@ -273,7 +284,10 @@ describe("console: sessions (admin)", () => {
       if (status !== 401) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(401);
-    const audit = await queryD1<{ rule: string; principal: string }>(e2e.stateDir, "SELECT rule, principal FROM audit_events WHERE event = 'revocation' AND rule = 'session' ORDER BY seq DESC LIMIT 1");
+    const audit = await queryD1<{ rule: string; principal: string }>(
+      e2e.stateDir,
+      "SELECT rule, principal FROM audit_events WHERE event = 'revocation' AND rule = 'session' ORDER BY seq DESC LIMIT 1",
+    );
     expect(audit).toEqual([{ rule: "session", principal: "user:admin@example.com" }]);
   });
 });
@@ -290,7 +304,10 @@ describe("console: who may not use it", () => {
     expect(response.headers()["content-security-policy"]).toMatch(/script-src 'nonce-[0-9a-f]+'.*frame-ancestors 'none'/);
     expect(await axeProblems(page)).toEqual([]);
     await shot(page, "forbidden");
-    const consent = await queryD1<{ outcome: string; rule: string }>(e2e.stateDir, "SELECT outcome, rule FROM audit_events WHERE event = 'oauth.consent' AND principal = 'user:alice@example.com' AND client_id = 'gatehouse-console'");
+    const consent = await queryD1<{ outcome: string; rule: string }>(
+      e2e.stateDir,
+      "SELECT outcome, rule FROM audit_events WHERE event = 'oauth.consent' AND principal = 'user:alice@example.com' AND client_id = 'gatehouse-console'",
+    );
     expect(consent).toContainEqual({ outcome: "denied", rule: "nothing_granted" });
     const console = await queryD1<{ outcome: string; rule: string }>(e2e.stateDir, "SELECT outcome, rule FROM audit_events WHERE event = 'console.access' AND rule = 'sign_in_access_denied'");
     expect(console).toContainEqual({ outcome: "denied", rule: "sign_in_access_denied" });

@@ -63,7 +63,9 @@ async function legitimateCall(token: string): Promise<number | undefined> {
 }
 
 describe("a flood of hostile requests", () => {
-  it(`leaves local D1 growth under ${GROWTH_BOUND_BYTES} bytes for ${REQUESTS} requests, and a legitimate tool call works during and after`, { timeout: Math.max(180_000, REQUESTS * 60) }, async () => {
+  it(`leaves local D1 growth under ${GROWTH_BOUND_BYTES} bytes for ${REQUESTS} requests, and a legitimate tool call works during and after`, {
+    timeout: Math.max(180_000, REQUESTS * 60),
+  }, async () => {
     const reg = await fetch(`${e2e.workerUrl}/register`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "cf-connecting-ip": "192.0.2.81" },
@@ -93,7 +95,15 @@ describe("a flood of hostile requests", () => {
 
     const bigState = "s".repeat(16 * 1024);
     const authorize = new URL(`${e2e.workerUrl}/authorize`);
-    for (const [k, v] of Object.entries({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method: "S256", resource: e2e.mcpUrl, state: bigState })) {
+    for (const [k, v] of Object.entries({
+      response_type: "code",
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+      resource: e2e.mcpUrl,
+      state: bigState,
+    })) {
       authorize.searchParams.set(k, v);
     }
     const kinds: Array<() => Promise<Response>> = [
@@ -104,9 +114,15 @@ describe("a flood of hostile requests", () => {
           headers: { "Content-Type": "application/x-www-form-urlencoded", "cf-connecting-ip": FLOOD_IP },
           body: new URLSearchParams({ grant_type: "authorization_code", client_id: clientId, code: "ghc_junk", code_verifier: "x".repeat(43), redirect_uri: REDIRECT }),
         }),
-      () => fetch(`${e2e.workerUrl}/register`, { method: "POST", headers: { "Content-Type": "application/json", "cf-connecting-ip": FLOOD_IP }, body: JSON.stringify({ redirect_uris: ["ftp://junk"] }) }),
+      () =>
+        fetch(`${e2e.workerUrl}/register`, { method: "POST", headers: { "Content-Type": "application/json", "cf-connecting-ip": FLOOD_IP }, body: JSON.stringify({ redirect_uris: ["ftp://junk"] }) }),
       async () => fetch(e2e.mcpUrl, { method: "POST", headers: mcpHeaders((await fresh()).flooder), body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) }),
-      async () => fetch(e2e.mcpUrl, { method: "POST", headers: mcpHeaders((await fresh()).flooder), body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "no_such_tool", arguments: {} } }) }),
+      async () =>
+        fetch(e2e.mcpUrl, {
+          method: "POST",
+          headers: mcpHeaders((await fresh()).flooder),
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "no_such_tool", arguments: {} } }),
+        }),
     ];
 
     const t0 = performance.now();
@@ -163,7 +179,9 @@ describe("a flood of hostile requests", () => {
     const registrations = await accounted(`event = 'client.registered' AND ip = '${FLOOD_IP}'`);
     const listings = await accounted(`event = 'tools.list' AND principal = 'user:flooder@example.com'`);
     const unknown = await accounted(`event = 'tool.call' AND principal = 'user:flooder@example.com'`);
-    console.log(`flood: audit rows (rows written / refusals accounted for): token ${JSON.stringify(refusedTokens)}, register ${JSON.stringify(registrations)}, tools/list ${JSON.stringify(listings)}, unknown tool ${JSON.stringify(unknown)}; D1 after the Cron run ${await d1FileBytes(e2e.stateDir)} bytes`);
+    console.log(
+      `flood: audit rows (rows written / refusals accounted for): token ${JSON.stringify(refusedTokens)}, register ${JSON.stringify(registrations)}, tools/list ${JSON.stringify(listings)}, unknown tool ${JSON.stringify(unknown)}; D1 after the Cron run ${await d1FileBytes(e2e.stateDir)} bytes`,
+    );
     expect(refusedTokens.left).toBe(0);
     expect([refusedTokens.total, registrations.total, listings.total, unknown.total]).toEqual([sent(1), sent(2), sent(3), sent(4)]);
   });

@@ -20,7 +20,9 @@ describe("MCP Inspector CLI", () => {
     const header = ["--header", `Authorization: Bearer ${token}`];
     const list = (await inspector([...header, "--method", "tools/list"])) as { tools: Array<{ name: string }> };
     expect(list.tools.map((t) => t.name).sort()).toEqual(["pipeline_coverage", "revenue_summary"]);
-    const call = (await inspector([...header, "--method", "tools/call", "--tool-name", "pipeline_coverage", "--tool-arg", "quarter=2026-Q2"])) as { structuredContent: { row_count: number; rows: unknown[][] } };
+    const call = (await inspector([...header, "--method", "tools/call", "--tool-name", "pipeline_coverage", "--tool-arg", "quarter=2026-Q2"])) as {
+      structuredContent: { row_count: number; rows: unknown[][] };
+    };
     expect(call.structuredContent.row_count).toBe(8);
     expect(call.structuredContent.rows.every((r) => r[1] === "2026-Q2")).toBe(true);
   });

@@ -50,19 +50,28 @@ describe("the v2 client on MCP 2026-07-28", () => {
     const r = (await alice.callTool({ name: "revenue_summary", arguments: { region: "EMEA" } })) as unknown as CallResult;
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent!.rows.length).toBe(4);
-    const rows = await queryD1<{ outcome: string; rows: number }>(e2e.stateDir, "SELECT outcome, rows FROM audit_events WHERE event = 'tool.call' AND tool = 'revenue_summary' AND principal = 'user:alice@example.com' ORDER BY seq DESC LIMIT 1");
+    const rows = await queryD1<{ outcome: string; rows: number }>(
+      e2e.stateDir,
+      "SELECT outcome, rows FROM audit_events WHERE event = 'tool.call' AND tool = 'revenue_summary' AND principal = 'user:alice@example.com' ORDER BY seq DESC LIMIT 1",
+    );
     expect(rows[0]).toMatchObject({ outcome: "ok", rows: 4 });
   });
 
   it("runs Dana's guarded execute_sql and refuses a hostile statement before the database", async () => {
     const dana = await modernClient(await devToken(e2e, { user: "dana@example.com", scope: "db:read db:sql" }));
     try {
-      const ok = (await dana.callTool({ name: "execute_sql", arguments: { sql: "SELECT region, count(*) AS n FROM reporting.revenue_summary GROUP BY region ORDER BY region" } })) as unknown as CallResult;
+      const ok = (await dana.callTool({
+        name: "execute_sql",
+        arguments: { sql: "SELECT region, count(*) AS n FROM reporting.revenue_summary GROUP BY region ORDER BY region" },
+      })) as unknown as CallResult;
       expect(ok.isError).toBeFalsy();
       expect(ok.structuredContent!.rows.length).toBe(4);
       const bad = (await dana.callTool({ name: "execute_sql", arguments: { sql: "SELECT * FROM secrets.api_tokens" } })) as unknown as CallResult;
       expect(bad.isError).toBe(true);
-      const row = await queryD1<{ outcome: string }>(e2e.stateDir, "SELECT outcome FROM audit_events WHERE event = 'tool.call' AND tool = 'execute_sql' AND sql_text LIKE '%secrets.api_tokens%' ORDER BY seq DESC LIMIT 1");
+      const row = await queryD1<{ outcome: string }>(
+        e2e.stateDir,
+        "SELECT outcome FROM audit_events WHERE event = 'tool.call' AND tool = 'execute_sql' AND sql_text LIKE '%secrets.api_tokens%' ORDER BY seq DESC LIMIT 1",
+      );
       expect(row[0]!.outcome).toBe("blocked");
     } finally {
       await dana.close();
@@ -72,7 +81,10 @@ describe("the v2 client on MCP 2026-07-28", () => {
   it("holds Wes's write for Maria, then runs it exactly once on the same call", async () => {
     // An opportunity of Wes's that no other suite moves (approvals.test.ts uses these ids; the console suite the highest).
     const taken = [5, 7, 8, 16, 22, 23, 48, 112, 136, 152];
-    const [opp] = await pgQuery<{ id: number; stage: string }>("SELECT id, stage FROM sales.opportunities WHERE owner_email = 'wes@example.com' AND NOT (id = ANY($1::int[])) AND stage NOT IN ('closed_won', 'closed_lost') ORDER BY id LIMIT 1", [taken]);
+    const [opp] = await pgQuery<{ id: number; stage: string }>(
+      "SELECT id, stage FROM sales.opportunities WHERE owner_email = 'wes@example.com' AND NOT (id = ANY($1::int[])) AND stage NOT IN ('closed_won', 'closed_lost') ORDER BY id LIMIT 1",
+      [taken],
+    );
     const target = opp!.stage === "qualification" ? "proposal" : "qualification";
     const wes = await modernClient(await devToken(e2e, { user: "wes@example.com" }));
     try {
@@ -81,7 +93,11 @@ describe("the v2 client on MCP 2026-07-28", () => {
       const id = first.structuredContent!.approval!.id;
       expect(text(first)).toContain(`Approval requested: request ${id}`);
       const maria = await devToken(e2e, { user: "maria@example.com", scope: "gatehouse:approve" });
-      const decided = await fetch(`${e2e.workerUrl}/admin/api/approvals/${id}/approve`, { method: "POST", headers: { Authorization: `Bearer ${maria}`, "Content-Type": "application/json" }, body: JSON.stringify({ reason: "modern era" }) });
+      const decided = await fetch(`${e2e.workerUrl}/admin/api/approvals/${id}/approve`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${maria}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ reason: "modern era" }),
+      });
       expect(decided.status).toBe(200);
       const results = (await Promise.all(Array.from({ length: 3 }, () => wes.callTool({ name: "update_opportunity_stage", arguments: args })))) as unknown as CallResult[];
       expect(results.filter((r) => !r.isError && r.structuredContent?.row_count === 1)).toHaveLength(1);
@@ -118,7 +134,14 @@ describe("raw 2026-07-28 requests", () => {
   const post = (token: string, method: string, params: Record<string, unknown>, headers: Record<string, string>) =>
     fetch(e2e.mcpUrl, {
       method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "MCP-Protocol-Version": MODERN, "Mcp-Method": method, ...headers },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": method,
+        ...headers,
+      },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: { ...params, _meta: envelope } }),
     });
 
@@ -128,17 +151,28 @@ describe("raw 2026-07-28 requests", () => {
     expect(list.status).toBe(200);
     expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools).toHaveLength(2);
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-    const call = await post(token, "tools/call", { name: "pipeline_coverage", arguments: { quarter: "2026-Q1" } }, { "Mcp-Name": "pipeline_coverage", traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    const call = await post(
+      token,
+      "tools/call",
+      { name: "pipeline_coverage", arguments: { quarter: "2026-Q1" } },
+      { "Mcp-Name": "pipeline_coverage", traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
     expect(call.status).toBe(200);
     const result = ((await call.json()) as { result: CallResult }).result;
     expect(result.isError).toBeFalsy();
-    const traced = await queryD1<{ outcome: string; trace_id: string | null }>(e2e.stateDir, `SELECT outcome, trace_id FROM audit_events WHERE event = 'tool.call' AND tool = 'pipeline_coverage' AND trace_id = '${traceId}'`);
+    const traced = await queryD1<{ outcome: string; trace_id: string | null }>(
+      e2e.stateDir,
+      `SELECT outcome, trace_id FROM audit_events WHERE event = 'tool.call' AND tool = 'pipeline_coverage' AND trace_id = '${traceId}'`,
+    );
     expect(traced).toHaveLength(1);
     expect(traced[0]!.outcome).toBe("ok");
     const bad = await post(token, "tools/call", { name: "pipeline_coverage", arguments: {} }, { "Mcp-Name": "revenue_summary" });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: number } }).error.code).toBe(-32020);
-    const audited = await queryD1<{ n: number }>(e2e.stateDir, "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'mcp.request' AND rule = 'protocol:name-header-mismatch' AND principal = 'user:alice@example.com'");
+    const audited = await queryD1<{ n: number }>(
+      e2e.stateDir,
+      "SELECT COUNT(*) AS n FROM audit_events WHERE event = 'mcp.request' AND rule = 'protocol:name-header-mismatch' AND principal = 'user:alice@example.com'",
+    );
     expect(audited[0]!.n).toBeGreaterThanOrEqual(1);
   });
 });

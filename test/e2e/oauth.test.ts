@@ -64,7 +64,8 @@ describe("interactive sign-in with the MCP SDK client's OAuth provider", () => {
     await client.close();
     // The audit names the registered client, not only its id.
     let rows: Array<{ client_name: string | null }> = [];
-    for (let i = 0; i < 10 && rows.length === 0; i++) rows = await queryD1(e2e.stateDir, `SELECT client_name FROM audit_events WHERE event = 'tools.list' AND token_jti = '${String(claims.jti).replace(/[^a-f0-9]/g, "")}'`);
+    for (let i = 0; i < 10 && rows.length === 0; i++)
+      rows = await queryD1(e2e.stateDir, `SELECT client_name FROM audit_events WHERE event = 'tools.list' AND token_jti = '${String(claims.jti).replace(/[^a-f0-9]/g, "")}'`);
     expect(rows).toEqual([{ client_name: "Gatehouse e2e" }]);
   });
 
@@ -112,7 +113,7 @@ describe("interactive sign-in with the MCP SDK client's OAuth provider", () => {
     expect(res.status).toBe(403);
     expect(res.headers.get("www-authenticate")).toBe(`Bearer resource_metadata="${e2e.workerUrl}/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", scope="db:read db:sql"`);
     const stepped = await devToken(e2e, { user: "tester@example.com", workspace: "e2e", scope: "db:read db:sql" });
-    expect(jwtPayload(stepped).exp as number - (jwtPayload(stepped).iat as number)).toBe(600);
+    expect((jwtPayload(stepped).exp as number) - (jwtPayload(stepped).iat as number)).toBe(600);
   });
 });
 

@@ -43,7 +43,13 @@ async function registerClient(): Promise<string> {
   const res = await fetch(`${e2e.workerUrl}/register`, {
     method: "POST",
     headers: { "Content-Type": "application/json", "cf-connecting-ip": uniqueClientIp() },
-    body: JSON.stringify({ client_name: "OIDC e2e", redirect_uris: [CLIENT_REDIRECT], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" }),
+    body: JSON.stringify({
+      client_name: "OIDC e2e",
+      redirect_uris: [CLIENT_REDIRECT],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    }),
   });
   expect(res.status).toBe(201);
   return ((await res.json()) as { client_id: string }).client_id;

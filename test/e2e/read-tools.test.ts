@@ -87,7 +87,9 @@ describe("demo read tools over MCP (SDK client → wrangler dev → Neon endpoin
   it("gives Wes only his own opportunities", async () => {
     const r = await call(wes, "my_opportunities");
     expect(r.isError).toBeFalsy();
-    const want = await direct("reporting", "SELECT id, account_name, name, stage, amount, close_date FROM reporting.opportunities WHERE owner_email = $1 ORDER BY close_date DESC, id", ["wes@example.com"]);
+    const want = await direct("reporting", "SELECT id, account_name, name, stage, amount, close_date FROM reporting.opportunities WHERE owner_email = $1 ORDER BY close_date DESC, id", [
+      "wes@example.com",
+    ]);
     const all = await direct("reporting", "SELECT count(*) FROM reporting.opportunities");
     expect(want.length).toBeGreaterThan(0);
     expect(want.length).toBeLessThan(Number(all[0]![0]));

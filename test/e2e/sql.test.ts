@@ -43,13 +43,17 @@ describe("execute_sql and describe_data for the data engineer", () => {
   });
 
   it("runs an analytic query and audits the submitted SQL", async () => {
-    const sql = "WITH won AS (SELECT owner_email, sum(amount) AS total FROM sales.opportunities WHERE stage = 'closed_won' GROUP BY 1) SELECT owner_email, total, rank() OVER (ORDER BY total DESC) FROM won ORDER BY 3, 1";
+    const sql =
+      "WITH won AS (SELECT owner_email, sum(amount) AS total FROM sales.opportunities WHERE stage = 'closed_won' GROUP BY 1) SELECT owner_email, total, rank() OVER (ORDER BY total DESC) FROM won ORDER BY 3, 1";
     const r = (await dana.callTool({ name: "execute_sql", arguments: { sql } })) as CallResult;
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent!.row_count).toBe(8);
     let rows: Array<{ outcome: string; sql_text: string }> = [];
     for (let i = 0; i < 10 && rows[0]?.outcome !== "ok"; i++) {
-      rows = await queryD1(e2e.stateDir, `SELECT outcome, sql_text FROM audit_events WHERE token_jti = '${String(jwtPayload(danaToken).jti).replace(/[^a-f0-9]/g, "")}' AND tool = 'execute_sql' ORDER BY seq DESC LIMIT 1`);
+      rows = await queryD1(
+        e2e.stateDir,
+        `SELECT outcome, sql_text FROM audit_events WHERE token_jti = '${String(jwtPayload(danaToken).jti).replace(/[^a-f0-9]/g, "")}' AND tool = 'execute_sql' ORDER BY seq DESC LIMIT 1`,
+      );
     }
     expect(rows[0]).toEqual({ outcome: "ok", sql_text: sql });
   });

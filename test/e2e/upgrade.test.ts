@@ -149,7 +149,12 @@ describe("upgrading a first-release D1 with the migrations", () => {
     const ring = await loadKeyRing((await stackWorkerVars(e2e.stateDir)).SIGNING_KEY, undefined);
     const claims = { ...(jwtPayload(dana) as unknown as AccessClaims), sid: revokedSession, jti: "upgrade-test-revoked-session" };
     const onRevoked = await signAccessToken(claims, ring);
-    const list = (token: string) => fetch(`${workerUrl}/mcp`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "Mcp-Method": "tools/list" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) });
+    const list = (token: string) =>
+      fetch(`${workerUrl}/mcp`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "Mcp-Method": "tools/list" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+      });
     expect((await list(dana)).status).toBe(200);
     expect((await list(onRevoked)).status).toBe(401);
 
@@ -160,7 +165,9 @@ describe("upgrading a first-release D1 with the migrations", () => {
     expect(verdict).toMatchObject({ ok: true });
     expect(verdict.rows).toBeGreaterThan(41);
 
-    const [call] = await read<{ outcome: string; trace_id: string | null; hash: string | null }>("SELECT outcome, trace_id, hash FROM audit_events WHERE event = 'tool.call' ORDER BY seq DESC LIMIT 1");
+    const [call] = await read<{ outcome: string; trace_id: string | null; hash: string | null }>(
+      "SELECT outcome, trace_id, hash FROM audit_events WHERE event = 'tool.call' ORDER BY seq DESC LIMIT 1",
+    );
     expect(call).toMatchObject({ outcome: "ok", trace_id: traceId });
   });
 });

@@ -48,12 +48,7 @@ export async function post(body: unknown, headers: Record<string, string> = {}):
   });
 }
 
-export async function request(
-  method: string,
-  body: string | undefined,
-  headers: Record<string, string>,
-  url = fixture.endpointUrl,
-): Promise<RawResponse> {
+export async function request(method: string, body: string | undefined, headers: Record<string, string>, url = fixture.endpointUrl): Promise<RawResponse> {
   const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
   let json: unknown;

@@ -32,15 +32,7 @@ describe("routes", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     const allowed = (response.headers.get("access-control-allow-headers") ?? "").toLowerCase().split(/,\s*/);
-    for (const header of [
-      "neon-connection-string",
-      "neon-raw-text-output",
-      "neon-array-mode",
-      "neon-batch-isolation-level",
-      "neon-batch-read-only",
-      "neon-batch-deferrable",
-      "authorization",
-    ]) {
+    for (const header of ["neon-connection-string", "neon-raw-text-output", "neon-array-mode", "neon-batch-isolation-level", "neon-batch-read-only", "neon-batch-deferrable", "authorization"]) {
       expect(allowed).toContain(header);
     }
   });
@@ -86,9 +78,7 @@ describe("the connection string", () => {
 
   it("selects the endpoint's own Postgres whatever host and port it names", async () => {
     const elsewhere = neon(connectionString({ host: "ep-example-123456.us-east-2.aws.neon.tech:6543" }));
-    expect(await elsewhere`SELECT current_database() AS db, current_user AS usr`).toEqual([
-      { db: fixture.database, usr: fixture.user },
-    ]);
+    expect(await elsewhere`SELECT current_database() AS db, current_user AS usr`).toEqual([{ db: fixture.database, usr: fixture.user }]);
   });
 
   it("turns query-string pairs into startup parameters and drops client-side ones like sslmode", async () => {
@@ -104,9 +94,7 @@ describe("the connection string", () => {
   });
 
   it("carries the driver's own application_name when none is given", async () => {
-    expect(await sql`SELECT current_setting('application_name') AS app`).toEqual([
-      { app: expect.stringMatching(/^pkg:npm\/%40neondatabase\/serverless@\d/) },
-    ]);
+    expect(await sql`SELECT current_setting('application_name') AS app`).toEqual([{ app: expect.stringMatching(/^pkg:npm\/%40neondatabase\/serverless@\d/) }]);
   });
 
   it("reports an unknown startup parameter as Postgres does (42704), and refuses a malformed name", async () => {
@@ -167,9 +155,7 @@ describe("the response", () => {
   });
 
   it("counts every statement of a batch against the limit", async () => {
-    const error = await sql
-      .transaction([sql`SELECT repeat('x', 6 * 1024 * 1024) AS a`, sql`SELECT repeat('y', 6 * 1024 * 1024) AS b`])
-      .catch((e: unknown) => e);
+    const error = await sql.transaction([sql`SELECT repeat('x', 6 * 1024 * 1024) AS a`, sql`SELECT repeat('y', 6 * 1024 * 1024) AS b`]).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/HTTP status 507/);
   });
 

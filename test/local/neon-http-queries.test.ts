@@ -40,14 +40,24 @@ describe("parameters", () => {
     const response = await post(
       {
         query: "SELECT $1::int + 1, $2::bool, $3::jsonb ->> 'k', $4::text[], $5::int[], $6::text, $7::float8, $8::jsonb[]",
-        params: [41, true, { k: "v" }, ['a"b', null, "NULL", "x,y", "back\\slash"], [[1, 2], [null, 4]], null, 1.5e300, [{ a: 1 }]],
+        params: [
+          41,
+          true,
+          { k: "v" },
+          ['a"b', null, "NULL", "x,y", "back\\slash"],
+          [
+            [1, 2],
+            [null, 4],
+          ],
+          null,
+          1.5e300,
+          [{ a: 1 }],
+        ],
       },
       RAW,
     );
     expect(response.status).toBe(200);
-    expect(response.json.rows).toEqual([
-      ["42", "t", "v", '{"a\\"b",NULL,"NULL","x,y","back\\\\slash"}', "{{1,2},{NULL,4}}", null, "1.5e+300", '{"{\\"a\\": 1}"}'],
-    ]);
+    expect(response.json.rows).toEqual([["42", "t", "v", '{"a\\"b",NULL,"NULL","x,y","back\\\\slash"}', "{{1,2},{NULL,4}}", null, "1.5e+300", '{"{\\"a\\": 1}"}']]);
   });
 
   it("reject a parameter count that does not match the statement (a Postgres error, 400)", async () => {
@@ -81,10 +91,7 @@ describe("results", () => {
   });
 
   it("are raw text on the wire when Neon-Raw-Text-Output is true: every value a string or null", async () => {
-    const response = await post(
-      { query: `SELECT 1::int AS i, true AS b, NULL::int AS n, 1.5::float8 AS f, '{"x": 1}'::jsonb AS j, ARRAY[1,2] AS a` },
-      RAW,
-    );
+    const response = await post({ query: `SELECT 1::int AS i, true AS b, NULL::int AS n, 1.5::float8 AS f, '{"x": 1}'::jsonb AS j, ARRAY[1,2] AS a` }, RAW);
     expect(response.status).toBe(200);
     expect(response.json.rows).toEqual([["1", "t", null, "1.5", '{"x": 1}', "{1,2}"]]);
     expect(response.json.rowAsArray).toBe(true);

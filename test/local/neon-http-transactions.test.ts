@@ -25,9 +25,7 @@ describe("sql.transaction", () => {
   });
 
   it("refuses a write inside a read-only transaction with 25006", async () => {
-    const error = await sql
-      .transaction([sql.query(`INSERT INTO ${table} VALUES ('ro')`)], { readOnly: true, isolationLevel: "Serializable" })
-      .catch((e: unknown) => e);
+    const error = await sql.transaction([sql.query(`INSERT INTO ${table} VALUES ('ro')`)], { readOnly: true, isolationLevel: "Serializable" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NeonDbError);
     expect((error as NeonDbError).code).toBe("25006");
     expect(await sql.query(`SELECT count(*)::int AS n FROM ${table} WHERE v = 'ro'`)).toEqual([{ n: 0 }]);
@@ -46,9 +44,7 @@ describe("sql.transaction", () => {
   });
 
   it("rolls back earlier statements when a later one fails, and reports that error", async () => {
-    const error = await sql
-      .transaction([sql.query(`INSERT INTO ${table} VALUES ('gone1')`), sql.query(`INSERT INTO ${table} VALUES ('gone2')`), sql`SELECT 1 / 0`])
-      .catch((e: unknown) => e);
+    const error = await sql.transaction([sql.query(`INSERT INTO ${table} VALUES ('gone1')`), sql.query(`INSERT INTO ${table} VALUES ('gone2')`), sql`SELECT 1 / 0`]).catch((e: unknown) => e);
     expect((error as NeonDbError).code).toBe("22012");
     expect(await sql.query(`SELECT count(*)::int AS n FROM ${table} WHERE v LIKE 'gone%'`)).toEqual([{ n: 0 }]);
   });
@@ -56,17 +52,13 @@ describe("sql.transaction", () => {
   it("reports an error raised at COMMIT (a deferred constraint) and keeps nothing", async () => {
     const deferred = uniqueName("deferred");
     await sql.query(`CREATE TABLE ${deferred} (id int UNIQUE DEFERRABLE INITIALLY DEFERRED)`);
-    const error = await sql
-      .transaction([sql.query(`INSERT INTO ${deferred} VALUES (1)`), sql.query(`INSERT INTO ${deferred} VALUES (1)`)])
-      .catch((e: unknown) => e);
+    const error = await sql.transaction([sql.query(`INSERT INTO ${deferred} VALUES (1)`), sql.query(`INSERT INTO ${deferred} VALUES (1)`)]).catch((e: unknown) => e);
     expect((error as NeonDbError).code).toBe("23505");
     expect(await sql.query(`SELECT count(*)::int AS n FROM ${deferred}`)).toEqual([{ n: 0 }]);
   });
 
   it("fails the whole batch with 42601 when one entry holds two statements", async () => {
-    const error = await sql
-      .transaction([sql.query(`INSERT INTO ${table} VALUES ('multi')`), sql.query("SELECT 1; SELECT 2")])
-      .catch((e: unknown) => e);
+    const error = await sql.transaction([sql.query(`INSERT INTO ${table} VALUES ('multi')`), sql.query("SELECT 1; SELECT 2")]).catch((e: unknown) => e);
     expect((error as NeonDbError).code).toBe("42601");
     expect(await sql.query(`SELECT count(*)::int AS n FROM ${table} WHERE v = 'multi'`)).toEqual([{ n: 0 }]);
   });
@@ -76,10 +68,7 @@ describe("batch headers", () => {
   const queries = [{ query: MODES, params: [] }];
 
   it("are echoed on a batch response", async () => {
-    const response = await post(
-      { queries },
-      { "Neon-Batch-Isolation-Level": "RepeatableRead", "Neon-Batch-Read-Only": "true", "Neon-Batch-Deferrable": "true" },
-    );
+    const response = await post({ queries }, { "Neon-Batch-Isolation-Level": "RepeatableRead", "Neon-Batch-Read-Only": "true", "Neon-Batch-Deferrable": "true" });
     expect(response.status).toBe(200);
     expect(response.headers.get("neon-batch-isolation-level")).toBe("RepeatableRead");
     expect(response.headers.get("neon-batch-read-only")).toBe("true");

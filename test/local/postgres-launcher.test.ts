@@ -69,9 +69,7 @@ describe("startPostgres", () => {
       expect(existsSync(join(dataDir, "postmaster.pid"))).toBe(false);
       await expect(withClient(restarted.superuserUrl, (client) => client.query("SELECT 1"))).rejects.toThrow(/ECONNREFUSED/);
 
-      await expect(startPostgres({ dataDir, port: await freePort(), superuserPassword: "another" })).rejects.toThrow(
-        /different superuser password/,
-      );
+      await expect(startPostgres({ dataDir, port: await freePort(), superuserPassword: "another" })).rejects.toThrow(/different superuser password/);
     } finally {
       if (holder?.pid && holder.exitCode === null && holder.signalCode === null) {
         try {

@@ -106,7 +106,6 @@ describe("roles", () => {
       { rolname: "gatehouse_writer", ...base, rolconnlimit: 15 },
     ]);
   });
-
 });
 
 describe("roles.sql on a database that already has objects", () => {
@@ -125,17 +124,13 @@ describe("roles.sql on a database that already has objects", () => {
 
   it("refuses while dblink is installed", async () => {
     await owner.query("CREATE EXTENSION dblink");
-    await expect(setupDatabase(superuserUrl, { database: existing, passwords })).rejects.toThrow(
-      /dblink or postgres_fdw is installed/,
-    );
+    await expect(setupDatabase(superuserUrl, { database: existing, passwords })).rejects.toThrow(/dblink or postgres_fdw is installed/);
     await owner.query("DROP EXTENSION dblink");
   });
 
   it("refuses while PUBLIC may create objects in some schema", async () => {
     await owner.query("CREATE SCHEMA shared; GRANT CREATE ON SCHEMA shared TO PUBLIC");
-    await expect(setupDatabase(superuserUrl, { database: existing, passwords })).rejects.toThrow(
-      /role hardening incomplete: .*may create objects in a schema/,
-    );
+    await expect(setupDatabase(superuserUrl, { database: existing, passwords })).rejects.toThrow(/role hardening incomplete: .*may create objects in a schema/);
     await owner.query("DROP SCHEMA shared");
   });
 
@@ -215,9 +210,7 @@ describe("read tier: gatehouse_reporting", () => {
 
   it("reads the test aids", async () => {
     expect(await count("reporting", "reporting.numbered_rows")).toBe(1000);
-    const { rows } = await session("reporting").query(
-      "SELECT count(*)::int AS n, min(length(payload)) AS min, max(length(payload)) AS max FROM reporting.wide_rows",
-    );
+    const { rows } = await session("reporting").query("SELECT count(*)::int AS n, min(length(payload)) AS min, max(length(payload)) AS max FROM reporting.wide_rows");
     expect(rows[0]).toEqual({ n: 100, min: 4096, max: 4096 });
     const client = session("reporting");
     await client.query("SET statement_timeout = '100ms'");
@@ -235,11 +228,7 @@ describe("read tier: gatehouse_reporting", () => {
   });
 
   it("cannot write", async () => {
-    for (const sql of [
-      "INSERT INTO sales.opportunities (id) VALUES (9999)",
-      "UPDATE sales.opportunities SET stage = 'closed_won'",
-      "DELETE FROM sales.opportunities",
-    ]) {
+    for (const sql of ["INSERT INTO sales.opportunities (id) VALUES (9999)", "UPDATE sales.opportunities SET stage = 'closed_won'", "DELETE FROM sales.opportunities"]) {
       expect([sql, await sqlstate(inWriteTransaction("reporting", sql))]).toEqual([sql, "42501"]);
     }
   });
@@ -325,14 +314,9 @@ describe("demo data", () => {
   });
 
   it("gives wes 20 opportunities (ids 8, 16, ..., 160), open and closed", async () => {
-    const { rows } = await session("reporting").query<{ id: number; stage: string }>(
-      "SELECT id, stage FROM reporting.opportunities WHERE owner_email = $1 ORDER BY id",
-      ["wes@example.com"],
-    );
+    const { rows } = await session("reporting").query<{ id: number; stage: string }>("SELECT id, stage FROM reporting.opportunities WHERE owner_email = $1 ORDER BY id", ["wes@example.com"]);
     expect(rows.map((row) => row.id)).toEqual(Array.from({ length: 20 }, (_, i) => 8 * (i + 1)));
-    expect(new Set(rows.map((row) => row.stage))).toEqual(
-      new Set(["prospecting", "proposal", "negotiation", "closed_won", "closed_lost"]),
-    );
+    expect(new Set(rows.map((row) => row.stage))).toEqual(new Set(["prospecting", "proposal", "negotiation", "closed_won", "closed_lost"]));
   });
 
   it("is identical after another setup run", async () => {
@@ -402,10 +386,7 @@ describe("left to the guard", () => {
         (await sibling.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid,
         (await session("reporting").query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid,
       ];
-      const { rows } = await session("diagnostic").query<{ query: string }>(
-        "SELECT query FROM pg_stat_activity WHERE pid = ANY($1::int[]) ORDER BY array_position($1::int[], pid)",
-        [pids],
-      );
+      const { rows } = await session("diagnostic").query<{ query: string }>("SELECT query FROM pg_stat_activity WHERE pid = ANY($1::int[]) ORDER BY array_position($1::int[], pid)", [pids]);
       expect(rows.map((row) => row.query)).toEqual(["SELECT pg_backend_pid() AS pid", "<insufficient privilege>"]);
     } finally {
       await sibling.end();
@@ -463,9 +444,7 @@ describe("sql tier: memory and temporary files (issue 16)", () => {
   }
 
   it("runs with bounded work_mem and temp_file_limit, and cannot raise temp_file_limit", async () => {
-    const { rows } = await session("diagnostic").query(
-      "SELECT current_setting('work_mem') AS work_mem, current_setting('hash_mem_multiplier') AS hash, current_setting('temp_file_limit') AS temp",
-    );
+    const { rows } = await session("diagnostic").query("SELECT current_setting('work_mem') AS work_mem, current_setting('hash_mem_multiplier') AS hash, current_setting('temp_file_limit') AS temp");
     expect(rows[0]).toEqual({ work_mem: "4MB", hash: "1", temp: "128MB" });
     expect(await sqlstate(session("diagnostic").query("SET temp_file_limit = -1"))).toBe("42501");
     expect(await sqlstate(inWriteTransaction("diagnostic", "ALTER ROLE CURRENT_USER SET temp_file_limit = -1"))).toBe("42501");
@@ -487,8 +466,7 @@ describe("sql tier: memory and temporary files (issue 16)", () => {
   });
 
   it("the issue's query is refused by the guard; the largest values the guard admits stay small", async () => {
-    const hostile =
-      "SELECT length(repeat(repeat('x',1000000),1000)) + length(repeat(repeat('y',1000000),1000)) + length(repeat(repeat('z',1000000),1000))";
+    const hostile = "SELECT length(repeat(repeat('x',1000000),1000)) + length(repeat(repeat('y',1000000),1000)) + length(repeat(repeat('z',1000000),1000))";
     expect(await admitted(hostile)).toBe(false);
     for (const sql of [
       "SELECT length(repeat('x', 1000000))",

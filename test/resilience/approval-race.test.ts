@@ -12,7 +12,11 @@ describe("approval race under load", () => {
     const id = first.result!.structuredContent!.approval!.id;
     expect(text(first.result)).toMatch(/^Approval requested/);
     const approver = await devToken(stack, { user: "approver@example.com", workspace: "resilience", scope: "gatehouse:approve" });
-    const decided = await fetch(`${stack.workerUrl}/admin/api/approvals/${id}/approve`, { method: "POST", headers: { Authorization: `Bearer ${approver}`, "Content-Type": "application/json" }, body: "{}" });
+    const decided = await fetch(`${stack.workerUrl}/admin/api/approvals/${id}/approve`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${approver}`, "Content-Type": "application/json" },
+      body: "{}",
+    });
     expect(decided.status).toBe(200);
 
     await pgQuery("SELECT pg_stat_statements_reset()");
@@ -30,7 +34,10 @@ describe("approval race under load", () => {
     );
     expect(executed.reduce((n, r) => n + Number(r.calls), 0)).toBe(1);
 
-    const audit = await readLocalD1<{ outcome: string; rule: string | null }>(stack.stateDir, `SELECT outcome, rule FROM audit_events WHERE approval_id = '${id}' AND event = 'tool.call' AND outcome != 'pending_approval'`);
+    const audit = await readLocalD1<{ outcome: string; rule: string | null }>(
+      stack.stateDir,
+      `SELECT outcome, rule FROM audit_events WHERE approval_id = '${id}' AND event = 'tool.call' AND outcome != 'pending_approval'`,
+    );
     expect(audit.filter((a) => a.outcome === "ok")).toHaveLength(1);
     expect(audit.filter((a) => a.outcome === "denied" && a.rule === "approval:already_used")).toHaveLength(49);
   });

@@ -32,6 +32,6 @@ describe("D1 refuses the audit insert", () => {
     const ok = await callTool(token, "execute_sql", { sql: SQL });
     expect(ok.result?.isError).toBeFalsy();
     const after = await statementsByRole();
-    expect(after["gatehouse_diagnostic"]).toBeGreaterThan(0);
+    expect(after.gatehouse_diagnostic).toBeGreaterThan(0);
   });
 });

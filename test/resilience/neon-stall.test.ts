@@ -14,10 +14,7 @@ describe("the Neon endpoint stalls for 10 s", () => {
     // Only statements carrying the marker stall (test/resilience/policy.yaml): quick_stalled (300 ms) and
     // patient_stalled (3000 ms); numbered is the control that must keep answering meanwhile.
     await stall({ ms: 10_000, match: "stall-me" });
-    const stalled = Promise.all([
-      ...Array.from({ length: 4 }, () => callTool(token, "quick_stalled", {})),
-      ...Array.from({ length: 4 }, () => callTool(token, "patient_stalled", {})),
-    ]);
+    const stalled = Promise.all([...Array.from({ length: 4 }, () => callTool(token, "quick_stalled", {})), ...Array.from({ length: 4 }, () => callTool(token, "patient_stalled", {}))]);
     const others: Call[] = [];
     const listed: number[] = [];
     const t0 = performance.now();
@@ -43,8 +40,14 @@ describe("the Neon endpoint stalls for 10 s", () => {
       expect(took).toBeLessThan(limit + CLIENT_GRACE_MS + SLACK_MS);
     }
     console.log(
-      `neon stall: quick_stalled (300 ms) ended after ${results.slice(0, 4).map((c) => (c.ended - c.started).toFixed(0)).join("/")} ms, ` +
-        `patient_stalled (3000 ms) after ${results.slice(4).map((c) => (c.ended - c.started).toFixed(0)).join("/")} ms; ` +
+      `neon stall: quick_stalled (300 ms) ended after ${results
+        .slice(0, 4)
+        .map((c) => (c.ended - c.started).toFixed(0))
+        .join("/")} ms, ` +
+        `patient_stalled (3000 ms) after ${results
+          .slice(4)
+          .map((c) => (c.ended - c.started).toFixed(0))
+          .join("/")} ms; ` +
         `${others.length} other calls answered meanwhile, slowest ${Math.max(...others.map((c) => c.ended - c.started)).toFixed(0)} ms`,
     );
     // The isolate is not wedged: unstalled calls and listings answered normally during the stall.

@@ -25,7 +25,8 @@ interface Answer {
  * before its Content-Length: a text/plain 500 "Network connection lost" that Gatehouse never sees. On Cloudflare the
  * edge deals with such a request; locally it is the one 5xx, and this marker keeps it from hiding another.
  */
-const MINIFLARE_CONNECTION_LOST = /^HTTP\/1\.1 500 [^\r]*\r\n(?:[^\r]+\r\n)*Content-Type: text\/plain[^\r]*\r\n(?:[^\r]+\r\n)*\r\nError: Network connection lost\.\n\s+at async Object\.fetch \([^)]*miniflare[^)]*entry\.worker\.js/;
+const MINIFLARE_CONNECTION_LOST =
+  /^HTTP\/1\.1 500 [^\r]*\r\n(?:[^\r]+\r\n)*Content-Type: text\/plain[^\r]*\r\n(?:[^\r]+\r\n)*\r\nError: Network connection lost\.\n\s+at async Object\.fetch \([^)]*miniflare[^)]*entry\.worker\.js/;
 interface Case {
   name: string;
   era: Era;
@@ -139,7 +140,9 @@ function cases(era: Era): Case[] {
     c("10,000-level nested array body", { status: 400, code: -32600 }, () => post(`${"[".repeat(10_000)}${"]".repeat(10_000)}`, h)),
     c("a batch (array of two calls)", { status: 400, code: -32600 }, () => post(`[${ok},${ok}]`, h)),
     c("duplicate key: jsonrpc 2.0 then 1.0", { status: 400, code: -32600 }, () => post(ok.replace('"jsonrpc":"2.0"', '"jsonrpc":"2.0","jsonrpc":"1.0"'), h)),
-    c("duplicate key: name numbered then unknown", { status: 200, code: -32602 }, () => post(ok.replace('"name":"numbered"', '"name":"numbered","name":"nope"'), { ...h, ...(era === "modern" ? { "Mcp-Name": "nope" } : {}) })),
+    c("duplicate key: name numbered then unknown", { status: 200, code: -32602 }, () =>
+      post(ok.replace('"name":"numbered"', '"name":"numbered","name":"nope"'), { ...h, ...(era === "modern" ? { "Mcp-Name": "nope" } : {}) }),
+    ),
     // Ids.
     c("id 1e400 (not finite)", { status: 400, code: -32600 }, () => post(ok.replace('"id":1', '"id":1e400'), h)),
     c("id a 30-digit integer (not a safe integer)", { status: 400, code: -32600 }, () => post(ok.replace('"id":1', '"id":123456789012345678901234567890'), h)),
@@ -148,12 +151,20 @@ function cases(era: Era): Case[] {
     c("id: null", { status: 400, code: -32600 }, () => post(JSON.stringify(message(era, { id: null })), h)),
     // Shapes of the message.
     c("tools/call sent as a notification (no id)", { status: 202 }, () => post(JSON.stringify({ ...message(era), id: undefined }), h)),
-    c("unknown method", era === "legacy" ? { status: 200, code: -32601 } : { status: 404, code: -32601 }, () => post(JSON.stringify(message(era, { method: "tools/explode" })), era === "modern" ? headers(era, "tools/explode", undefined) : h)),
+    c("unknown method", era === "legacy" ? { status: 200, code: -32601 } : { status: 404, code: -32601 }, () =>
+      post(JSON.stringify(message(era, { method: "tools/explode" })), era === "modern" ? headers(era, "tools/explode", undefined) : h),
+    ),
     c("method not a string", { status: 400, code: -32600 }, () => post(JSON.stringify(message(era, { method: 42 })), h)),
     c("params an array", { status: 400, code: -32600 }, () => post(JSON.stringify(message(era, { params: [1, 2] })), h)),
-    c("tools/call without a name", { status: 200, code: -32602 }, () => post(JSON.stringify(message(era, { params: { arguments: {}, ...(era === "modern" ? { _meta: ENVELOPE } : {}) } })), era === "modern" ? headers(era, "tools/call", undefined) : h)),
-    c("arguments a string", { status: 200, code: -32602 }, () => post(JSON.stringify(message(era, { params: { name: "numbered", arguments: "upto=1", ...(era === "modern" ? { _meta: ENVELOPE } : {}) } })), h)),
-    c("tools/list with a 100,000-character cursor", { status: 200 }, () => post(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list", params: { cursor: "c".repeat(100_000), ...(era === "modern" ? { _meta: ENVELOPE } : {}) } }), list)),
+    c("tools/call without a name", { status: 200, code: -32602 }, () =>
+      post(JSON.stringify(message(era, { params: { arguments: {}, ...(era === "modern" ? { _meta: ENVELOPE } : {}) } })), era === "modern" ? headers(era, "tools/call", undefined) : h),
+    ),
+    c("arguments a string", { status: 200, code: -32602 }, () =>
+      post(JSON.stringify(message(era, { params: { name: "numbered", arguments: "upto=1", ...(era === "modern" ? { _meta: ENVELOPE } : {}) } })), h),
+    ),
+    c("tools/list with a 100,000-character cursor", { status: 200 }, () =>
+      post(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list", params: { cursor: "c".repeat(100_000), ...(era === "modern" ? { _meta: ENVELOPE } : {}) } }), list),
+    ),
     // Sizes (the cap is 1 MiB: src/mcp/route.ts).
     c("a 1 MiB + 1 byte body", { status: 413, code: -32600 }, () => post(JSON.stringify(message(era, { id: "x".repeat(1024 * 1024 + 1 - JSON.stringify(message(era, { id: "" })).length) })), h)),
     c("a 1 MiB + 1 byte body, chunked (no Content-Length)", { status: 413, code: -32600 }, () => {
@@ -184,7 +195,9 @@ describe("protocol abuse on /mcp", () => {
     const got: Array<{ c: Case; a: Answer }> = [];
     for (const c of all) got.push({ c, a: await c.send() });
     if (process.env.RESILIENCE_PRINT === "1") for (const { c, a } of got) console.log(`| ${c.era} | ${c.name} | ${a.status} | ${a.code ?? a.tool ?? ""} |`);
-    const wrong = got.filter(({ c, a }) => a.status !== c.expected.status || a.code !== c.expected.code || a.tool !== c.expected.tool || a.miniflare !== c.expected.miniflare).map(({ c, a }) => `${c.era}: ${c.name}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(a)}`);
+    const wrong = got
+      .filter(({ c, a }) => a.status !== c.expected.status || a.code !== c.expected.code || a.tool !== c.expected.tool || a.miniflare !== c.expected.miniflare)
+      .map(({ c, a }) => `${c.era}: ${c.name}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(a)}`);
     expect(wrong).toEqual([]);
     expect(got.filter(({ a }) => a.status >= 500 && !a.miniflare)).toEqual([]);
     // The only calls that ran are the ones that were well-formed after all (a huge but valid id, a modern request
@@ -212,6 +225,5 @@ describe("protocol abuse on /mcp", () => {
     // Exactly the two complete calls were audited; the stalled one never became a call.
     const rows = await completedAuditRows(jti, before + 2);
     expect(rows.length).toBe(before + 2);
-
   });
 });

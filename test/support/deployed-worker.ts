@@ -24,7 +24,12 @@ export async function stackWorkerVars(stateDir: string): Promise<Record<string, 
  * endpoints) served by `wrangler dev --local-protocol https` over the D1 in `persistTo`, signing users in through its
  * own test OpenID Connect provider on 127.0.0.1 (another site).
  */
-export async function startDeployedWorker(opts: { dir: string; persistTo: string; stackVars: Record<string, string>; extraVars?: Record<string, string> }): Promise<{ origin: string; worker: WranglerDev; idp: TestOidcProvider }> {
+export async function startDeployedWorker(opts: {
+  dir: string;
+  persistTo: string;
+  stackVars: Record<string, string>;
+  extraVars?: Record<string, string>;
+}): Promise<{ origin: string; worker: WranglerDev; idp: TestOidcProvider }> {
   const port = await freePort();
   const origin = `https://${DEPLOYED_HOST}:${port}`;
   const idp = await startTestOidcProvider({ port: await freePort(), redirectUri: `${origin}/authorize/oidc/callback` });

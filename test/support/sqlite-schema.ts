@@ -70,8 +70,15 @@ export function describeSchema(db: SqliteHandle, opts: { columnOrder?: boolean }
       // where that file put it rather than at the end, where the migration that added it put it.
       const order = opts.columnOrder === false ? "name" : "cid";
       const columns = db.prepare(`SELECT name, upper(type) AS type, "notnull" AS not_null, dflt_value, pk FROM pragma_table_xinfo(?) ORDER BY ${order}`).all(o.name);
-      const foreignKeys = db.prepare("SELECT \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq").all(o.name);
-      const autoIndexes = (db.prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?) WHERE origin <> 'c' ORDER BY name").all(o.name) as Array<{ name: string; unique: number; origin: string; partial: number }>).map((ix) => ({
+      const foreignKeys = db.prepare('SELECT "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq').all(o.name);
+      const autoIndexes = (
+        db.prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?) WHERE origin <> 'c' ORDER BY name").all(o.name) as Array<{
+          name: string;
+          unique: number;
+          origin: string;
+          partial: number;
+        }>
+      ).map((ix) => ({
         unique: ix.unique,
         origin: ix.origin,
         columns: (db.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno").all(ix.name) as Array<{ name: string }>).map((c) => c.name),
@@ -79,8 +86,8 @@ export function describeSchema(db: SqliteHandle, opts: { columnOrder?: boolean }
       tables[o.name] = { columns, checks: checks(o.sql ?? ""), foreignKeys, autoIndexes };
     } else if (o.type === "index") {
       if (o.sql === null) continue; // an auto-index, described with its table
-      const info = (db.prepare("SELECT \"unique\", partial FROM pragma_index_list(?) WHERE name = ?").all(o.tbl_name, o.name) as Array<{ unique: number; partial: number }>)[0];
-      const columns = (db.prepare("SELECT name, \"desc\", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno").all(o.name) as Array<Record<string, unknown>>);
+      const info = (db.prepare('SELECT "unique", partial FROM pragma_index_list(?) WHERE name = ?').all(o.tbl_name, o.name) as Array<{ unique: number; partial: number }>)[0];
+      const columns = db.prepare('SELECT name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(o.name) as Array<Record<string, unknown>>;
       const where = /\bWHERE\b(.*)$/i.exec(normaliseSql(o.sql))?.[1]?.trim() ?? null;
       indexes[o.name] = { table: o.tbl_name, unique: info?.unique, columns, where };
     } else {

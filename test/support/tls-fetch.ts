@@ -15,7 +15,16 @@ export function loopbackTlsFetch(url: string, init: RequestInit = {}): Promise<R
   if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port: target.port || 443, servername: target.hostname, path: `${target.pathname}${target.search}`, method: init.method ?? "GET", headers, rejectUnauthorized: false, timeout: 15_000 },
+      {
+        host: "127.0.0.1",
+        port: target.port || 443,
+        servername: target.hostname,
+        path: `${target.pathname}${target.search}`,
+        method: init.method ?? "GET",
+        headers,
+        rejectUnauthorized: false,
+        timeout: 15_000,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

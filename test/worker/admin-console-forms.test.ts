@@ -114,7 +114,17 @@ describe("console: task clients", { timeout: 30_000 }, () => {
   it("creates a read-only task client, showing its secret once (stored as a hash), and rotates it", async () => {
     const admin = await consoleCookie("admin@example.com", ADMIN, "/console/sessions");
     const csrf = await csrfOf(admin, "/console/sessions");
-    const created = await postForm("/console/sessions/tasks", [["csrf", csrf], ["task", "nightly-revenue-report"], ["tools", "revenue_summary"], ["ttl_seconds", "300"], ["name", "Console-made report"]], { Cookie: admin });
+    const created = await postForm(
+      "/console/sessions/tasks",
+      [
+        ["csrf", csrf],
+        ["task", "nightly-revenue-report"],
+        ["tools", "revenue_summary"],
+        ["ttl_seconds", "300"],
+        ["name", "Console-made report"],
+      ],
+      { Cookie: admin },
+    );
     const html = await created.text();
     expect(created.status, html.slice(0, 3000)).toBe(201);
     expect(created.headers.get("cache-control")).toBe("no-store");
@@ -141,7 +151,15 @@ describe("console: task clients", { timeout: 30_000 }, () => {
   it("refuses a task client with a tool the policy does not grant the task", async () => {
     const admin = await consoleCookie("admin@example.com", ADMIN, "/console/sessions");
     const csrf = await csrfOf(admin, "/console/sessions");
-    const res = await postForm("/console/sessions/tasks", [["csrf", csrf], ["task", "nightly-revenue-report"], ["tools", "execute_sql"]], { Cookie: admin });
+    const res = await postForm(
+      "/console/sessions/tasks",
+      [
+        ["csrf", csrf],
+        ["task", "nightly-revenue-report"],
+        ["tools", "execute_sql"],
+      ],
+      { Cookie: admin },
+    );
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("The policy does not grant task");
   });

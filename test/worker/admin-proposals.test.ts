@@ -19,7 +19,11 @@ const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 const admin1 = (overrides: Record<string, string> = {}) => tokenFor("admin@example.com", "gatehouse:admin", overrides);
 const admin2 = () => tokenFor("admin2@example.com", "gatehouse:admin");
 const head = async () => (await env.DB.prepare("SELECT MAX(version) AS v FROM policy_versions WHERE workspace_id = 'demo'").first<{ v: number }>())!.v;
-const audit = (event: string, id: string) => env.DB.prepare("SELECT outcome, rule, principal FROM audit_events WHERE event = ? AND approval_id = ? ORDER BY seq").bind(event, id).all().then((r) => r.results);
+const audit = (event: string, id: string) =>
+  env.DB.prepare("SELECT outcome, rule, principal FROM audit_events WHERE event = ? AND approval_id = ? ORDER BY seq")
+    .bind(event, id)
+    .all()
+    .then((r) => r.results);
 const stateOf = async (id: string) => (await env.DB.prepare("SELECT state FROM admin_proposals WHERE id = ?").bind(id).first<{ state: string }>())?.state;
 
 async function apply(doc: Doc, token: string): Promise<{ status: number; body: Json }> {
@@ -198,11 +202,14 @@ describe("two-person rule: the approval's claim", () => {
     const proposed = await apply(grantWriteToSalesOps(), await admin1());
     const id = (proposed.body.proposal as Json).id as string;
     const base = await head();
-    const marker = () => env.DB.prepare("INSERT INTO revocations (kind, value, workspace_id, revoked_at, reason, revoked_by) VALUES ('token', ?, 'demo', 0, 'claim-test', 'test')").bind(crypto.randomUUID());
+    const marker = () =>
+      env.DB.prepare("INSERT INTO revocations (kind, value, workspace_id, revoked_at, reason, revoked_by) VALUES ('token', ?, 'demo', 0, 'claim-test', 'test')").bind(crypto.randomUUID());
     const now = Math.floor(Date.now() / 1000);
     const count = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM revocations WHERE reason = 'claim-test'").first<{ n: number }>())!.n;
     // The wrong head (as if another version had been applied in between): refused, and the marker rolled back.
-    await expect(env.DB.batch([...claimProposalStatements(env.DB, { id, workspace: "demo", by: "user:admin2@example.com", now, expectedHead: base + 1 }), marker()])).rejects.toThrow(/NOT NULL constraint failed: admin_proposals\.id/);
+    await expect(env.DB.batch([...claimProposalStatements(env.DB, { id, workspace: "demo", by: "user:admin2@example.com", now, expectedHead: base + 1 }), marker()])).rejects.toThrow(
+      /NOT NULL constraint failed: admin_proposals\.id/,
+    );
     // The proposer: refused the same way.
     await expect(env.DB.batch([...claimProposalStatements(env.DB, { id, workspace: "demo", by: "user:admin@example.com", now, expectedHead: base }), marker()])).rejects.toThrow(/NOT NULL/);
     expect(await count()).toBe(0);
@@ -221,7 +228,9 @@ describe("two-person rule: a head that cannot be compared", () => {
     const stored = await env.DB.prepare("SELECT hash, document FROM policy_versions WHERE workspace_id = 'demo' AND version = ?").bind(v).first<{ hash: string; document: string }>();
     const old = JSON.parse(stored!.document) as Doc;
     old.retired_key = true;
-    await env.DB.prepare("INSERT INTO policy_versions (workspace_id, version, hash, applied_at, applied_by, document) VALUES ('demo', ?, ?, ?, 'older-schema', ?)").bind(v + 1, stored!.hash, new Date().toISOString(), JSON.stringify(old)).run();
+    await env.DB.prepare("INSERT INTO policy_versions (workspace_id, version, hash, applied_at, applied_by, document) VALUES ('demo', ?, ?, ?, 'older-schema', ?)")
+      .bind(v + 1, stored!.hash, new Date().toISOString(), JSON.stringify(old))
+      .run();
     const doc = demo();
     doc.tools.revenue_summary.description += " (harmless)";
     const res = await apply(doc, await admin1());

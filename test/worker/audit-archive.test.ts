@@ -100,10 +100,15 @@ describe("the audit archive", () => {
     expect(await verifyArchive()).toMatchObject({ ok: true });
 
     // The export reads the archive in the admin's scope: a workspace admin gets its own workspace's rows only.
-    const res = await SELF.fetch("http://127.0.0.1:8787/admin/api/audit/archive?event=archive.test", { headers: { Authorization: `Bearer ${await tokenFor("admin@example.com", "gatehouse:admin")}` } });
+    const res = await SELF.fetch("http://127.0.0.1:8787/admin/api/audit/archive?event=archive.test", {
+      headers: { Authorization: `Bearer ${await tokenFor("admin@example.com", "gatehouse:admin")}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-archive-end")).toBe(String(entry.last_seq));
-    const exported = (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; workspace: string | null });
+    const exported = (await res.text())
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; workspace: string | null });
     expect(exported.map((r) => r.id)).toEqual(["old-demo-1", "old-demo-2", "recent-demo"]);
     const bad = await SELF.fetch("http://127.0.0.1:8787/admin/api/audit/archive?nope=1", { headers: { Authorization: `Bearer ${await tokenFor("admin@example.com", "gatehouse:admin")}` } });
     expect(bad.status).toBe(400);
@@ -127,7 +132,8 @@ describe("the audit archive", () => {
     // The index put fails: the objects and manifests are in R2, progress has not moved, so nothing is purged.
     const failing = new Proxy(bucket, {
       get(target, prop) {
-        if (prop === "put") return (key: string, ...rest: unknown[]) => (key.startsWith(INDEX_PREFIX) ? Promise.reject(new Error("R2 unavailable")) : Reflect.apply(target.put, target, [key, ...rest]));
+        if (prop === "put")
+          return (key: string, ...rest: unknown[]) => (key.startsWith(INDEX_PREFIX) ? Promise.reject(new Error("R2 unavailable")) : Reflect.apply(target.put, target, [key, ...rest]));
         const v = Reflect.get(target, prop) as unknown;
         return typeof v === "function" ? v.bind(target) : v;
       },

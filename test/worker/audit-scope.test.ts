@@ -33,7 +33,12 @@ async function auditAs(email: string, workspace: string, query: string, path = "
   const res = await SELF.fetch(`http://127.0.0.1:8787${path}?${query}`, { headers: { Authorization: `Bearer ${token}` } });
   const text = await res.text();
   expect(res.status, text).toBe(200);
-  return path.endsWith("/export") ? text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Row) : (JSON.parse(text) as { rows: Row[] }).rows;
+  return path.endsWith("/export")
+    ? text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Row)
+    : (JSON.parse(text) as { rows: Row[] }).rows;
 }
 
 describe("who reads which audit rows", () => {

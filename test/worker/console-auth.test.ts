@@ -108,7 +108,9 @@ describe("console housekeeping", () => {
   it("the minute Cron deletes expired sign-ins and expired or idle console sessions", async () => {
     const now = nowSeconds();
     const session = (id: string, lastSeen: number, expires: number) =>
-      env.DB.prepare("INSERT INTO console_sessions (id_hash, csrf, oauth_session_id, principal_id, workspace_id, scope, created_at, last_seen_at, expires_at) VALUES (?, 'c', 's', 'user:maria@example.com', 'demo', 'gatehouse:approve', ?, ?, ?)").bind(id, now - 60, lastSeen, expires);
+      env.DB.prepare(
+        "INSERT INTO console_sessions (id_hash, csrf, oauth_session_id, principal_id, workspace_id, scope, created_at, last_seen_at, expires_at) VALUES (?, 'c', 's', 'user:maria@example.com', 'demo', 'gatehouse:approve', ?, ?, ?)",
+      ).bind(id, now - 60, lastSeen, expires);
     const login = (state: string, expires: number) => env.DB.prepare("INSERT INTO console_logins (state, code_verifier, return_to, expires_at) VALUES (?, 'v', '/console', ?)").bind(state, expires);
     await env.DB.batch([
       session("prune-cs-expired", now, now - 1),
@@ -136,7 +138,17 @@ describe("console approvals (server side)", () => {
     const now = nowSeconds();
     await env.DB.prepare(
       "INSERT INTO approvals (id, workspace_id, tool, tool_version, args, args_hash, sql_text, approver_group, requester, status, created_at, expires_at) VALUES (?, 'demo', 'update_opportunity_stage', ?, ?, 'h', ?, 'approvers', ?, 'pending', ?, ?)",
-    ).bind(id, tool!.version, JSON.stringify({ opportunity_id: 7, owner_email: "wes@example.com", stage: "proposal" }), (JSON.parse(tool!.definition) as { sql: string }).sql, requester, now, now + 600).run();
+    )
+      .bind(
+        id,
+        tool!.version,
+        JSON.stringify({ opportunity_id: 7, owner_email: "wes@example.com", stage: "proposal" }),
+        (JSON.parse(tool!.definition) as { sql: string }).sql,
+        requester,
+        now,
+        now + 600,
+      )
+      .run();
   }
 
   it("shows the statement with bound values, approves once with the CSRF token, then answers 409", async () => {

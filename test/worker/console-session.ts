@@ -3,7 +3,11 @@ import { expect } from "vitest";
 import { ORIGIN, freshIp, get, hidden, postForm } from "./oauth-helpers";
 
 /** One cookie of a response's Set-Cookie headers (with its attributes). */
-export const cookieOf = (res: Response, name: string) => (res.headers.get("set-cookie") ?? "").split(/,(?=\s*\w+=)/).map((c) => c.trim()).find((c) => c.startsWith(`${name}=`));
+export const cookieOf = (res: Response, name: string) =>
+  (res.headers.get("set-cookie") ?? "")
+    .split(/,(?=\s*\w+=)/)
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${name}=`));
 
 /**
  * The console's sign-in up to the callback: `returnTo` without a session redirects to /console/login, which starts
@@ -21,7 +25,13 @@ export async function consoleSignIn(email: string, scopes: string[], returnTo = 
   expect(loginCookie).toMatch(/SameSite=Lax/i);
   const authorize = new URL(login.headers.get("location")!);
   expect(authorize.pathname).toBe("/authorize");
-  expect(Object.fromEntries(authorize.searchParams)).toMatchObject({ client_id: "gatehouse-console", redirect_uri: `${ORIGIN}/console/callback`, code_challenge_method: "S256", scope: "gatehouse:approve gatehouse:admin", response_type: "code" });
+  expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+    client_id: "gatehouse-console",
+    redirect_uri: `${ORIGIN}/console/callback`,
+    code_challenge_method: "S256",
+    scope: "gatehouse:approve gatehouse:admin",
+    response_type: "code",
+  });
   const page = await SELF.fetch(authorize.href, { redirect: "manual", headers: { "cf-connecting-ip": freshIp() } });
   const html = await page.text();
   const authz = cookieOf(page, "gh_authz")!.split(";")[0]!;

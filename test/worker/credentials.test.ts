@@ -24,7 +24,10 @@ function tenantPolicy(role: { tier: string; secret: string }, tool: Doc = {}): D
     workspace: TENANT,
     database_roles: { borrowed: role },
     groups: { admins: {}, staff: {} },
-    users: [{ email: ADMIN, groups: ["admins"] }, { email: USER, groups: ["staff"] }],
+    users: [
+      { email: ADMIN, groups: ["admins"] },
+      { email: USER, groups: ["staff"] },
+    ],
     tools: {
       probe: {
         kind: role.tier,
@@ -33,7 +36,10 @@ function tenantPolicy(role: { tier: string; secret: string }, tool: Doc = {}): D
         database_role: "borrowed",
         ...(role.tier === "sql"
           ? { relations: ["reporting.revenue_summary"] }
-          : { sql: write ? "UPDATE sales.opportunities SET stage = 'won' WHERE id = $1 RETURNING id" : "SELECT email FROM sales.contacts", ...(write ? { parameters: { id: { type: "integer" } }, bind: ["id"] } : {}) }),
+          : {
+              sql: write ? "UPDATE sales.opportunities SET stage = 'won' WHERE id = $1 RETURNING id" : "SELECT email FROM sales.contacts",
+              ...(write ? { parameters: { id: { type: "integer" } }, bind: ["id"] } : {}),
+            }),
         limits: { max_rows: 10, timeout_ms: 1000, rate_per_minute: 60, ...(write ? { max_affected_rows: 1000 } : {}) },
         ...tool,
       },
@@ -51,7 +57,11 @@ async function storeDirectly(doc: Doc): Promise<void> {
 
 async function applyAs(email: string, workspace: string, doc: Doc): Promise<{ status: number; body: any }> {
   const token = await tokenFor(email, "gatehouse:admin", { ws: workspace });
-  const res = await SELF.fetch("http://127.0.0.1:8787/admin/api/policy", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(doc) });
+  const res = await SELF.fetch("http://127.0.0.1:8787/admin/api/policy", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(doc),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -78,7 +88,8 @@ describe("database credentials are the deployment's decision (DATABASE_CREDENTIA
     expect(res.body.errors).toEqual([{ path: "$.database_roles.reporting.tier", message: expect.stringContaining("DB_URL_DIAGNOSTIC is bound as the sql tier, not read") }]);
     // The same check on the validate endpoint; the demo policy itself passes.
     const token = await tokenFor("admin@example.com", "gatehouse:admin");
-    const validate = (doc: Doc) => SELF.fetch("http://127.0.0.1:8787/admin/api/policy/validate", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(doc) });
+    const validate = (doc: Doc) =>
+      SELF.fetch("http://127.0.0.1:8787/admin/api/policy/validate", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(doc) });
     expect((await validate(demo)).status).toBe(400);
     expect((await validate(parse(demoPolicy) as Doc)).status).toBe(200);
   });
@@ -91,7 +102,9 @@ describe("database credentials are the deployment's decision (DATABASE_CREDENTIA
     const body = (await res.json()) as { result: { isError: boolean; content: Array<{ text: string }> } };
     expect(body.result.isError).toBe(true);
     expect(body.result.content[0]!.text).toBe("probe is not available: its database credential is not configured.");
-    const row = await env.DB.prepare("SELECT outcome, rule, detail, workspace FROM audit_events WHERE event = 'tool.call' AND tool = 'probe' AND principal = ? ORDER BY seq DESC LIMIT 1").bind(`user:${USER}`).first();
+    const row = await env.DB.prepare("SELECT outcome, rule, detail, workspace FROM audit_events WHERE event = 'tool.call' AND tool = 'probe' AND principal = ? ORDER BY seq DESC LIMIT 1")
+      .bind(`user:${USER}`)
+      .first();
     expect(row).toEqual({ outcome: "error", rule: "credential_not_bound", detail: `DB_URL_DIAGNOSTIC is not bound to workspace "${TENANT}" in DATABASE_CREDENTIALS`, workspace: TENANT });
   });
 });

@@ -10,7 +10,9 @@ import { inOneRateWindow } from "../support/rate-window";
 afterEach(async () => setClock(0));
 
 async function count(sql: string, ...binds: unknown[]): Promise<number> {
-  return (await env.DB.prepare(`SELECT count(*) AS n FROM (${sql})`).bind(...binds).first<{ n: number }>())!.n;
+  return (await env.DB.prepare(`SELECT count(*) AS n FROM (${sql})`)
+    .bind(...binds)
+    .first<{ n: number }>())!.n;
 }
 
 async function runCron(): Promise<void> {
@@ -60,7 +62,11 @@ describe("refusals anyone can provoke are counted past 60 a minute per IP", () =
     await inOneRateWindow(20);
     const ip = "203.0.113.9";
     const junk = () =>
-      SELF.fetch(url("/token"), { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": ip }, body: "grant_type=authorization_code&client_id=nobody&code=x" });
+      SELF.fetch(url("/token"), {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": ip },
+        body: "grant_type=authorization_code&client_id=nobody&code=x",
+      });
     for (let i = 0; i < 85; i++) {
       const res = await junk();
       expect(res.status).toBe(401);
@@ -85,16 +91,26 @@ describe("the Cron Trigger prunes OAuth state that can never be used again", () 
     const now = nowSeconds();
     const idle = DEFAULT_SESSION_POLICY.idleSeconds;
     const req = (id: string, expires: number) =>
-      env.DB.prepare("INSERT INTO auth_requests (id, csrf, client_id, redirect_uri, code_challenge, scope, created_at, expires_at) VALUES (?, 'c', 'cl', 'https://a/cb', 'x', '', ?, ?)").bind(id, expires - 900, expires);
+      env.DB.prepare("INSERT INTO auth_requests (id, csrf, client_id, redirect_uri, code_challenge, scope, created_at, expires_at) VALUES (?, 'c', 'cl', 'https://a/cb', 'x', '', ?, ?)").bind(
+        id,
+        expires - 900,
+        expires,
+      );
     const code = (hash: string, expires: number) =>
-      env.DB.prepare("INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, principal_id, principal_kind, workspace_id, session_id, expires_at) VALUES (?, 'cl', 'https://a/cb', 'x', 'db:read', 'user:p', 'user', 'demo', 's', ?)").bind(hash, expires);
+      env.DB.prepare(
+        "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, scope, principal_id, principal_kind, workspace_id, session_id, expires_at) VALUES (?, 'cl', 'https://a/cb', 'x', 'db:read', 'user:p', 'user', 'demo', 's', ?)",
+      ).bind(hash, expires);
     const session = (id: string, clientId: string, lastUsed: number, expires: number) =>
-      env.DB.prepare("INSERT INTO sessions (id, client_id, principal_id, principal_kind, workspace_id, scope, created_at, last_used_at, expires_at) VALUES (?, ?, 'user:p', 'user', 'demo', 'db:read', ?, ?, ?)").bind(id, clientId, lastUsed, lastUsed, expires);
+      env.DB.prepare(
+        "INSERT INTO sessions (id, client_id, principal_id, principal_kind, workspace_id, scope, created_at, last_used_at, expires_at) VALUES (?, ?, 'user:p', 'user', 'demo', 'db:read', ?, ?, ?)",
+      ).bind(id, clientId, lastUsed, lastUsed, expires);
     const refresh = (hash: string, sessionId: string) => env.DB.prepare("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)").bind(hash, sessionId, now);
     const login = (state: string, expires: number) =>
       env.DB.prepare("INSERT INTO oidc_logins (state, request_id, code_verifier, nonce, created_at, expires_at) VALUES (?, 'r', 'v', 'n', ?, ?)").bind(state, expires - 600, expires);
     const client = (id: string, created: number, lastUsed: number, kind = "public") =>
-      env.DB.prepare(`INSERT INTO oauth_clients (client_id, kind, created_at, last_used_at${kind === "task" ? ", secret_hash, workspace_id, principal_id" : ""}) VALUES (?, ?, ?, ?${kind === "task" ? ", 'h', 'demo', 'task:t'" : ""})`).bind(id, kind, created, lastUsed);
+      env.DB.prepare(
+        `INSERT INTO oauth_clients (client_id, kind, created_at, last_used_at${kind === "task" ? ", secret_hash, workspace_id, principal_id" : ""}) VALUES (?, ?, ?, ?${kind === "task" ? ", 'h', 'demo', 'task:t'" : ""})`,
+      ).bind(id, kind, created, lastUsed);
     await env.DB.batch([
       req("prune-req-expired", now - 1),
       req("prune-req-live", now + 600),

@@ -15,7 +15,9 @@ async function callSql(token: string): Promise<Response> {
 }
 
 async function rowsOf(jti: string): Promise<Array<{ event: string; outcome: string; rule: string | null; tool: string | null; client_name: string | null }>> {
-  const { results } = await env.DB.prepare("SELECT event, outcome, rule, tool, client_name FROM audit_events WHERE token_jti = ? ORDER BY seq").bind(jti).all<{ event: string; outcome: string; rule: string | null; tool: string | null; client_name: string | null }>();
+  const { results } = await env.DB.prepare("SELECT event, outcome, rule, tool, client_name FROM audit_events WHERE token_jti = ? ORDER BY seq")
+    .bind(jti)
+    .all<{ event: string; outcome: string; rule: string | null; tool: string | null; client_name: string | null }>();
   return results;
 }
 
@@ -26,7 +28,9 @@ describe("the tools/call pipeline in workerd", () => {
     const token = await tokenFor("dana@example.com", "db:read db:sql", { sid, jti });
     // The first call loads the policy snapshot into this isolate; the next is decided on it before any read.
     expect((await callSql(token)).status).toBe(200);
-    await env.DB.prepare("INSERT INTO revocations (workspace_id, kind, value, revoked_at, revoked_by, reason) VALUES ('demo', 'session', ?, ?, 'test', 'test')").bind(sid, Math.floor(Date.now() / 1000)).run();
+    await env.DB.prepare("INSERT INTO revocations (workspace_id, kind, value, revoked_at, revoked_by, reason) VALUES ('demo', 'session', ?, ?, 'test', 'test')")
+      .bind(sid, Math.floor(Date.now() / 1000))
+      .run();
     const refused = await callSql(token);
     expect(refused.status).toBe(401);
     expect(refused.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
@@ -67,7 +71,9 @@ describe("the tools/call pipeline in workerd", () => {
 
   it("names the registered client in an intent written before the caller state was read", async () => {
     const clientId = `c-pipeline-${crypto.randomUUID()}`;
-    await env.DB.prepare("INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, created_at) VALUES (?, 'public', 'Pipeline Client', '[]', ?)").bind(clientId, Math.floor(Date.now() / 1000)).run();
+    await env.DB.prepare("INSERT INTO oauth_clients (client_id, kind, client_name, redirect_uris, created_at) VALUES (?, 'public', 'Pipeline Client', '[]', ?)")
+      .bind(clientId, Math.floor(Date.now() / 1000))
+      .run();
     const jti = crypto.randomUUID();
     const token = await tokenFor("dana@example.com", "db:read db:sql", { jti, client_id: clientId });
     expect((await callSql(token)).status).toBe(200);

@@ -47,7 +47,15 @@ function redirectCases(): Array<[string, string, Record<string, string | undefin
     ["resource of another server", "invalid_target", { resource: "https://evil.example/mcp" }, []],
     ["resource with a trailing slash", "invalid_target", { resource: `${ORIGIN}/mcp/` }, []],
     ["resource equal to the issuer", "invalid_target", { resource: ORIGIN }, []],
-    ["a repeated scope", "invalid_request", {}, [["scope", "db:read"], ["scope", "db:write"]]],
+    [
+      "a repeated scope",
+      "invalid_request",
+      {},
+      [
+        ["scope", "db:read"],
+        ["scope", "db:write"],
+      ],
+    ],
     ["a repeated resource", "invalid_request", {}, [["resource", "https://evil.example/mcp"]]],
     ["a repeated code_challenge", "invalid_request", {}, [["code_challenge", "A".repeat(43)]]],
     ["a repeated response_type", "invalid_request", {}, [["response_type", "code"]]],
@@ -134,7 +142,7 @@ describe("GET /authorize", () => {
   });
 
   it("escapes the client name on the login and consent pages", async () => {
-    const clientId = await registerClient([REDIRECT], { client_name: '<script>alert(1)</script><img src=x onerror=alert(2)>' });
+    const clientId = await registerClient([REDIRECT], { client_name: "<script>alert(1)</script><img src=x onerror=alert(2)>" });
     const flow = await startAuthorize({ clientId });
     const consent = await login(flow);
     for (const html of [flow.html, consent]) {

@@ -39,7 +39,14 @@ async function storedDocumentClient(opts: { name?: string; freshFor?: number; re
   const now = nowSeconds();
   await upsertDocumentClient(
     env.DB,
-    { client_id: id, client_name: opts.name ?? "Example Client", redirect_uris: opts.redirectUris ?? [CALLBACK], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" },
+    {
+      client_id: id,
+      client_name: opts.name ?? "Example Client",
+      redirect_uris: opts.redirectUris ?? [CALLBACK],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    },
     now,
     now + (opts.freshFor ?? 600),
   );
@@ -121,7 +128,12 @@ describe("Client ID Metadata Documents", () => {
   it("a stale stored document is fetched again, and its stale copy is not used when that fails", async () => {
     const clientId = `http://127.0.0.1:9/${unique("stale")}/metadata.json`;
     const now = nowSeconds();
-    await upsertDocumentClient(env.DB, { client_id: clientId, client_name: "Stale", redirect_uris: [CALLBACK], grant_types: ["authorization_code"], response_types: ["code"], token_endpoint_auth_method: "none" }, now - 700, now - 100);
+    await upsertDocumentClient(
+      env.DB,
+      { client_id: clientId, client_name: "Stale", redirect_uris: [CALLBACK], grant_types: ["authorization_code"], response_types: ["code"], token_endpoint_auth_method: "none" },
+      now - 700,
+      now - 100,
+    );
     const p = await pkce();
     await errorPage(await authorize(authorizeQuery({ client_id: clientId, redirect_uri: CALLBACK, code_challenge: p.challenge, state: "s" })), 502);
     expect(await auditRule(clientId)).toEqual([{ event: "oauth.client_document", outcome: "error", rule: "cimd_fetch_failed" }]);
@@ -130,7 +142,12 @@ describe("Client ID Metadata Documents", () => {
   it("a stored document goes stale by the clock (dev clock past its freshness): the next sign-in refetches", async () => {
     const clientId = `http://127.0.0.1:9/${unique("ages")}/metadata.json`;
     const now = nowSeconds();
-    await upsertDocumentClient(env.DB, { client_id: clientId, redirect_uris: [CALLBACK], grant_types: ["authorization_code"], response_types: ["code"], token_endpoint_auth_method: "none" }, now, now + 120);
+    await upsertDocumentClient(
+      env.DB,
+      { client_id: clientId, redirect_uris: [CALLBACK], grant_types: ["authorization_code"], response_types: ["code"], token_endpoint_auth_method: "none" },
+      now,
+      now + 120,
+    );
     const p = await pkce();
     const q = authorizeQuery({ client_id: clientId, redirect_uri: CALLBACK, code_challenge: p.challenge, state: "s" });
     const fresh = await authorize(q);

@@ -63,7 +63,8 @@ describe("POST /token, client_credentials (task clients)", () => {
     ["admin scope", (t) => postForm("/token", { grant_type: "client_credentials", scope: "db:read gatehouse:admin" }, { Authorization: basic(t.clientId, t.secret) }), 400, "invalid_scope"],
     [
       "the authorization_code grant",
-      (t) => postForm("/token", { grant_type: "authorization_code", code: "ghc_x", code_verifier: "v".repeat(43), redirect_uri: "https://app.example/cb" }, { Authorization: basic(t.clientId, t.secret) }),
+      (t) =>
+        postForm("/token", { grant_type: "authorization_code", code: "ghc_x", code_verifier: "v".repeat(43), redirect_uri: "https://app.example/cb" }, { Authorization: basic(t.clientId, t.secret) }),
       400,
       "unauthorized_client",
     ],

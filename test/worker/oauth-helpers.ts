@@ -115,7 +115,10 @@ export interface Pkce {
 
 export async function pkce(): Promise<Pkce> {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const verifier = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const verifier = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   return { verifier, challenge: await s256(verifier) };
 }
 
@@ -322,7 +325,7 @@ export async function toolNames(token: string): Promise<string[]> {
   const res = await mcpList(token);
   const text = await res.text();
   expect(res.status, text.slice(0, 300)).toBe(200);
-  return ((JSON.parse(text) as { result: { tools: Array<{ name: string }> } }).result.tools.map((t) => t.name)).sort();
+  return (JSON.parse(text) as { result: { tools: Array<{ name: string }> } }).result.tools.map((t) => t.name).sort();
 }
 
 /** A dev-minted access token (POST /dev/token). */

@@ -16,7 +16,13 @@ describe("POST /register (RFC 7591)", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(body.client_id).toMatch(/^ghcl_/);
     expect(body).not.toHaveProperty("client_secret");
-    expect(body).toMatchObject({ client_name: name, redirect_uris: ["https://chatgpt.com/connector_platform_oauth_redirect"], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] });
+    expect(body).toMatchObject({
+      client_name: name,
+      redirect_uris: ["https://chatgpt.com/connector_platform_oauth_redirect"],
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    });
     const row = await env.DB.prepare("SELECT kind, secret_hash FROM oauth_clients WHERE client_id = ?").bind(body.client_id).first<{ kind: string; secret_hash: string | null }>();
     expect(row).toEqual({ kind: "public", secret_hash: null });
   });

@@ -106,7 +106,9 @@ describe("POST /token, authorization_code", () => {
       async (a) =>
         SELF.fetch(url("/token"), {
           method: "POST",
-          body: new TextEncoder().encode(new URLSearchParams({ grant_type: "authorization_code", code: a.code, code_verifier: a.pkce.verifier, redirect_uri: a.redirectUri, client_id: a.clientId }).toString()),
+          body: new TextEncoder().encode(
+            new URLSearchParams({ grant_type: "authorization_code", code: a.code, code_verifier: a.pkce.verifier, redirect_uri: a.redirectUri, client_id: a.clientId }).toString(),
+          ),
         }),
       400,
       "invalid_request",

@@ -31,10 +31,13 @@ describe("two-person rule: which policy changes are held", () => {
 
   it.each<[string, (d: Doc) => void]>([
     ["reworded descriptions", (d) => (writeTool(d).description += " (reworded)")],
-    ["a new read tool granted to everyone", (d) => {
-      d.tools.revenue_copy = { ...d.tools.revenue_summary };
-      d.grants.push({ tools: ["revenue_copy"], groups: ["sales-ops", "account-executives"] });
-    }],
+    [
+      "a new read tool granted to everyone",
+      (d) => {
+        d.tools.revenue_copy = { ...d.tools.revenue_summary };
+        d.grants.push({ tools: ["revenue_copy"], groups: ["sales-ops", "account-executives"] });
+      },
+    ],
     ["a write grant withdrawn", (d) => (d.grants[2].tools = ["pipeline_coverage", "my_opportunities"])],
     ["max_affected_rows lowered", (d) => (writeTool(d).limits.max_affected_rows = 1)],
     ["a write tool's rate limit changed", (d) => (writeTool(d).limits.rate_per_minute = 10)],
@@ -45,26 +48,50 @@ describe("two-person rule: which policy changes are held", () => {
   });
 
   const held: Array<[string, (d: Doc) => void, string[]?]> = [
-    ["a new write tool", (d) => {
-      d.tools.close_opportunity = { ...writeTool(d) };
-    }, ["adds write tool close_opportunity"]],
+    [
+      "a new write tool",
+      (d) => {
+        d.tools.close_opportunity = { ...writeTool(d) };
+      },
+      ["adds write tool close_opportunity"],
+    ],
     ["a write tool granted to another group", (d) => d.grants.push({ tools: ["update_opportunity_stage"], groups: ["sales-ops"] }), ["grants write tool update_opportunity_stage to group:sales-ops"]],
-    ["a write tool granted to a user directly", (d) => d.grants.push({ tools: ["update_opportunity_stage"], users: ["alice@example.com"] }), ["grants write tool update_opportunity_stage to user:alice@example.com"]],
-    ["a user added to a group holding a write tool", (d) => d.users.push({ email: "erin@example.com", groups: ["account-executives"] }), ["adds user:erin@example.com to group account-executives, which holds write tool(s) update_opportunity_stage"]],
+    [
+      "a write tool granted to a user directly",
+      (d) => d.grants.push({ tools: ["update_opportunity_stage"], users: ["alice@example.com"] }),
+      ["grants write tool update_opportunity_stage to user:alice@example.com"],
+    ],
+    [
+      "a user added to a group holding a write tool",
+      (d) => d.users.push({ email: "erin@example.com", groups: ["account-executives"] }),
+      ["adds user:erin@example.com to group account-executives, which holds write tool(s) update_opportunity_stage"],
+    ],
     ["max_affected_rows raised", (d) => (writeTool(d).limits.max_affected_rows = 50), ["raises max_affected_rows of update_opportunity_stage from 1 to 50"]],
-    ["approval no longer required", (d) => {
-      writeTool(d).requires_approval = false;
-      delete writeTool(d).approver_group;
-    }, ["changes what write tool update_opportunity_stage runs: requiresApproval, approverGroup"]],
-    ["the identity binding dropped from the statement", (d) => {
-      writeTool(d).sql = "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 RETURNING id, stage";
-      writeTool(d).identity = {};
-      writeTool(d).bind = ["opportunity_id", "stage"];
-    }, ["changes what write tool update_opportunity_stage runs: sql, bind, identity"]],
-    ["a read tool moved to another credential", (d) => {
-      d.database_roles.reporting2 = { tier: "read", secret: "DB_URL_REPORTING_TWO" };
-      d.tools.revenue_summary.database_role = "reporting2";
-    }, ["tool revenue_summary moves from credential DB_URL_REPORTING (read) to DB_URL_REPORTING_TWO (read)"]],
+    [
+      "approval no longer required",
+      (d) => {
+        writeTool(d).requires_approval = false;
+        delete writeTool(d).approver_group;
+      },
+      ["changes what write tool update_opportunity_stage runs: requiresApproval, approverGroup"],
+    ],
+    [
+      "the identity binding dropped from the statement",
+      (d) => {
+        writeTool(d).sql = "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 RETURNING id, stage";
+        writeTool(d).identity = {};
+        writeTool(d).bind = ["opportunity_id", "stage"];
+      },
+      ["changes what write tool update_opportunity_stage runs: sql, bind, identity"],
+    ],
+    [
+      "a read tool moved to another credential",
+      (d) => {
+        d.database_roles.reporting2 = { tier: "read", secret: "DB_URL_REPORTING_TWO" };
+        d.tools.revenue_summary.database_role = "reporting2";
+      },
+      ["tool revenue_summary moves from credential DB_URL_REPORTING (read) to DB_URL_REPORTING_TWO (read)"],
+    ],
     ["a role's secret changed under every tool on it", (d) => (d.database_roles.writer.secret = "DB_URL_WRITER_ALL")],
   ];
   const moved = ["tool update_opportunity_stage moves from credential DB_URL_WRITER (write) to DB_URL_WRITER_ALL (write)"];

@@ -12,15 +12,48 @@ import { API_ACTIVITY, AUTHENTICATION, AUTHORIZE_SESSION, toOcsf } from "../../.
 // - user: at least one of uid, name, account.
 const BASE = ["activity_id", "category_uid", "class_uid", "metadata", "severity_id", "time", "type_uid"];
 const REQUIRED: Record<number, { all: string[]; oneOf: string[][] }> = {
-  [API_ACTIVITY]: { all: [...BASE, "actor", "api", "src_endpoint", "api.operation", "metadata.product.vendor_name", "metadata.version"], oneOf: [["actor.user", "actor.session", "actor.app_name", "actor.process", "actor.invoked_by"], ["src_endpoint.ip", "src_endpoint.uid", "src_endpoint.name", "src_endpoint.hostname"], ["actor.user.uid", "actor.user.name", "actor.user.account"]] },
-  [AUTHENTICATION]: { all: [...BASE, "user", "metadata.product.vendor_name", "metadata.version"], oneOf: [["service", "dst_endpoint"], ["user.uid", "user.name", "user.account"]] },
-  [AUTHORIZE_SESSION]: { all: [...BASE, "user", "metadata.product.vendor_name", "metadata.version"], oneOf: [["privileges", "groups"], ["user.uid", "user.name", "user.account"]] },
+  [API_ACTIVITY]: {
+    all: [...BASE, "actor", "api", "src_endpoint", "api.operation", "metadata.product.vendor_name", "metadata.version"],
+    oneOf: [
+      ["actor.user", "actor.session", "actor.app_name", "actor.process", "actor.invoked_by"],
+      ["src_endpoint.ip", "src_endpoint.uid", "src_endpoint.name", "src_endpoint.hostname"],
+      ["actor.user.uid", "actor.user.name", "actor.user.account"],
+    ],
+  },
+  [AUTHENTICATION]: {
+    all: [...BASE, "user", "metadata.product.vendor_name", "metadata.version"],
+    oneOf: [
+      ["service", "dst_endpoint"],
+      ["user.uid", "user.name", "user.account"],
+    ],
+  },
+  [AUTHORIZE_SESSION]: {
+    all: [...BASE, "user", "metadata.product.vendor_name", "metadata.version"],
+    oneOf: [
+      ["privileges", "groups"],
+      ["user.uid", "user.name", "user.account"],
+    ],
+  },
 };
 
 const at = (o: unknown, path: string): unknown => path.split(".").reduce<unknown>((v, k) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
 const present = (v: unknown) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
 
-const row = (over: Record<string, unknown>): Record<string, unknown> => ({ seq: 7, id: "r7", time: "2026-11-29T10:00:00.000Z", request_id: "q1", principal: "user:wes@example.com", principal_kind: "user", client_id: "gatehouse-dev", ip: "127.0.0.1", user_agent: "curl/8", session_id: "s1", workspace: "demo", rule: null, ...over });
+const row = (over: Record<string, unknown>): Record<string, unknown> => ({
+  seq: 7,
+  id: "r7",
+  time: "2026-11-29T10:00:00.000Z",
+  request_id: "q1",
+  principal: "user:wes@example.com",
+  principal_kind: "user",
+  client_id: "gatehouse-dev",
+  ip: "127.0.0.1",
+  user_agent: "curl/8",
+  session_id: "s1",
+  workspace: "demo",
+  rule: null,
+  ...over,
+});
 
 const rows = [
   row({ event: "tool.call", outcome: "ok", tool: "my_opportunities", sql_text: "SELECT 1", params: '{"stage":"proposal"}' }),
@@ -44,7 +77,11 @@ describe("audit rows as OCSF 1.3.0 events", () => {
       const req = REQUIRED[e.class_uid as number]!;
       expect(req, String(r.event)).toBeDefined();
       for (const path of req.all) expect(present(at(e, path)), `${String(r.event)}/${String(r.outcome)}: ${path}`).toBe(true);
-      for (const group of req.oneOf) expect(group.some((p) => present(at(e, p))), `${String(r.event)}: one of ${group.join(", ")}`).toBe(true);
+      for (const group of req.oneOf)
+        expect(
+          group.some((p) => present(at(e, p))),
+          `${String(r.event)}: one of ${group.join(", ")}`,
+        ).toBe(true);
       expect(e.type_uid).toBe((e.class_uid as number) * 100 + (e.activity_id as number));
       expect(e.category_uid).toBe(Math.floor((e.class_uid as number) / 1000));
       expect(typeof e.time).toBe("number");
@@ -68,6 +105,10 @@ describe("audit rows as OCSF 1.3.0 events", () => {
       [AUTHENTICATION, 1, 1],
     ]);
     expect(toOcsf(rows[9]!).privileges).toEqual(["db:read", "db:sql"]);
-    expect(toOcsf(rows[0]!)).toMatchObject({ api: { operation: "tools/call", service: { name: "my_opportunities" } }, metadata: { uid: "r7", sequence: 7, tenant_uid: "demo", version: "1.3.0" }, unmapped: { params: '{"stage":"proposal"}' } });
+    expect(toOcsf(rows[0]!)).toMatchObject({
+      api: { operation: "tools/call", service: { name: "my_opportunities" } },
+      metadata: { uid: "r7", sequence: 7, tenant_uid: "demo", version: "1.3.0" },
+      unmapped: { params: '{"stage":"proposal"}' },
+    });
   });
 });

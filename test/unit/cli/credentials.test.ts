@@ -7,7 +7,16 @@ import { credentialsPath, readCredentials, updateCredentials, writeCredentials, 
 let dir: string;
 let path: string;
 
-const login = (url: string, refresh: string): StoredLogin => ({ url, issuer: url, token_endpoint: `${url}/token`, resource: `${url}/mcp`, client_id: "c1", refresh_token: refresh, scope: "gatehouse:admin", saved_at: "2026-01-01T00:00:00.000Z" });
+const login = (url: string, refresh: string): StoredLogin => ({
+  url,
+  issuer: url,
+  token_endpoint: `${url}/token`,
+  resource: `${url}/mcp`,
+  client_id: "c1",
+  refresh_token: refresh,
+  scope: "gatehouse:admin",
+  saved_at: "2026-01-01T00:00:00.000Z",
+});
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "gatehouse-creds-"));

@@ -67,11 +67,22 @@ describe("audit explorer filters and chart buckets", () => {
     expect(readFilters(new URLSearchParams("outcome=fine")).ok).toBe(false);
     expect(readFilters(new URLSearchParams("from=yesterday")).ok).toBe(false);
     if (!r.ok) return;
-    expect(whereOf(r.filters, { kind: "workspace", workspace: "demo" })).toEqual({ where: "principal = ? AND outcome = ? AND time >= ? AND workspace = ?", params: ["user:wes@example.com", "denied", "2026-11-29T20:15:00.000Z", "demo"] });
+    expect(whereOf(r.filters, { kind: "workspace", workspace: "demo" })).toEqual({
+      where: "principal = ? AND outcome = ? AND time >= ? AND workspace = ?",
+      params: ["user:wes@example.com", "denied", "2026-11-29T20:15:00.000Z", "demo"],
+    });
     expect(whereOf({}, { kind: "deployment" }, { eventDefault: "tool.call" })).toEqual({ where: "event = ?", params: ["tool.call"] });
     const w = chartWindow({}, Date.parse("2026-11-29T12:00:00Z"));
     expect(w).toEqual({ fromMs: Date.parse("2026-11-28T12:00:00Z"), toMs: Date.parse("2026-11-29T12:00:00Z"), bucketMs: 3600_000 });
-    const b = buckets([{ b: 0, outcome: "ok", n: 2 }, { b: 23, outcome: "denied", n: 1 }, { b: 23, outcome: "ok", n: 3 }, { b: 99, outcome: "ok", n: 5 }], w);
+    const b = buckets(
+      [
+        { b: 0, outcome: "ok", n: 2 },
+        { b: 23, outcome: "denied", n: 1 },
+        { b: 23, outcome: "ok", n: 3 },
+        { b: 99, outcome: "ok", n: 5 },
+      ],
+      w,
+    );
     expect(b).toHaveLength(CHART_BUCKETS);
     expect(b[0]!.counts).toEqual({ ok: 2 });
     expect(b[23]!.counts).toEqual({ denied: 1, ok: 3 });

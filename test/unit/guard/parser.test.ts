@@ -61,9 +61,7 @@ describe("WASM parser adapter", () => {
   it("rejects, rather than hanging, when the module cannot be instantiated", async () => {
     // A valid module importing env.zzz, which the glue does not provide: WebAssembly.instantiate rejects, and the
     // glue, which only ever waits for its `receive` callback, would wait forever if the rejection were not relayed.
-    const bogus = new WebAssembly.Module(
-      new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 11, 1, 3, 101, 110, 118, 3, 122, 122, 122, 0, 0]),
-    );
+    const bogus = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 11, 1, 3, 101, 110, 118, 3, 122, 122, 122, 0, 0]));
     await expect(instantiatePgQuery(factory, bogus)).rejects.toThrow(/WebAssembly\.instantiate/);
   });
 });

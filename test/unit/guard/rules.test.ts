@@ -21,8 +21,7 @@ const secretRangeVar = { schemaname: "secrets", relname: "api_tokens", inh: true
 describe("relations", () => {
   it("lists the allowlisted relations read at every level, sorted and distinct, without CTEs", async () => {
     const result = await check(
-      "WITH t AS (SELECT * FROM sales.opportunities) SELECT * FROM t JOIN sales.accounts a ON true " +
-        "WHERE EXISTS (SELECT 1 FROM sales.accounts) AND a.id IN (SELECT account_id FROM t)",
+      "WITH t AS (SELECT * FROM sales.opportunities) SELECT * FROM t JOIN sales.accounts a ON true " + "WHERE EXISTS (SELECT 1 FROM sales.accounts) AND a.id IN (SELECT account_id FROM t)",
     );
     expect(result).toEqual({ ok: true, relations: ["sales.accounts", "sales.opportunities"] });
   });
@@ -101,7 +100,7 @@ describe("functions, types and operators", () => {
   it("allows pg_catalog types, arrays of them and typmods; refuses others", async () => {
     expect(await check("SELECT '1'::pg_catalog.int4, '{1}'::int[], 1.5::numeric(10, 2), 'x'::varchar(3), 'a'::\"char\"")).toMatchObject({ ok: true });
     expect(await check("SELECT 'x'::public.text")).toMatchObject({ ok: false, rule: "type_not_allowed" });
-    expect(await check('SELECT \'x\'::"Text"')).toMatchObject({ ok: false, rule: "type_not_allowed" });
+    expect(await check("SELECT 'x'::\"Text\"")).toMatchObject({ ok: false, rule: "type_not_allowed" });
     expect(await check("SELECT '{}'::regclass[]")).toMatchObject({ ok: false, rule: "type_not_allowed" });
     expect(await check("SELECT 'x'::regrole")).toMatchObject({ ok: false, rule: "type_not_allowed" });
     expect(await check("SELECT CAST('1' AS regproc)")).toMatchObject({ ok: false, rule: "type_not_allowed" });

@@ -12,7 +12,11 @@ describe("write tool statement shape", () => {
   ])("accepts %s", async (sql) => expect(await problem(sql)).toBeUndefined());
 
   it.each([
-    ["a statement that closes the counting CTE and opens another", "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 RETURNING id), extra AS (UPDATE sales.opportunities SET stage = 'closed_lost' WHERE id > 0 RETURNING id", /does not parse/],
+    [
+      "a statement that closes the counting CTE and opens another",
+      "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 RETURNING id), extra AS (UPDATE sales.opportunities SET stage = 'closed_lost' WHERE id > 0 RETURNING id",
+      /does not parse/,
+    ],
     ["no RETURNING", "UPDATE sales.opportunities SET stage = $2 WHERE id = $1", /RETURNING/],
     ["a WITH clause of its own", "WITH x AS (DELETE FROM sales.notes RETURNING id) UPDATE sales.opportunities SET stage = 'a' WHERE id = 1 RETURNING id", /WITH/],
     ["two statements", "UPDATE sales.opportunities SET stage = 'a' RETURNING id; DELETE FROM sales.notes RETURNING id", /exactly one/],

@@ -94,14 +94,27 @@ function fakeD1() {
   const batched: unknown[][] = [];
   const created = new Set<unknown>();
   const statement = (sql: string, values: unknown[] = []): Statement => {
-    const s: Record<string, unknown> = { sql, values, bind: (...v: unknown[]) => statement(sql, v), first: async () => ({ sql, values }), all: async () => ({ results: [] }), run: async () => ({}), raw: async () => [] };
+    const s: Record<string, unknown> = {
+      sql,
+      values,
+      bind: (...v: unknown[]) => statement(sql, v),
+      first: async () => ({ sql, values }),
+      all: async () => ({ results: [] }),
+      run: async () => ({}),
+      raw: async () => [],
+    };
     created.add(s);
     return s as unknown as Statement;
   };
-  const db = { prepare: (sql: string) => statement(sql), batch: async (s: Statement[]) => {
+  const db = {
+    prepare: (sql: string) => statement(sql),
+    batch: async (s: Statement[]) => {
       batched.push(s);
       return s.map(() => ({ results: [] }));
-    }, exec: async (_q: string) => ({ count: 0, duration: 0 }), dump: async () => new ArrayBuffer(0) };
+    },
+    exec: async (_q: string) => ({ count: 0, duration: 0 }),
+    dump: async () => new ArrayBuffer(0),
+  };
   return { db, batched, created };
 }
 

@@ -74,10 +74,28 @@ describe("checkDocumentUrl (draft-ietf-oauth-client-id-metadata-document §3, §
 
 describe("validateDocument (draft §4, §8.1, §8.7)", () => {
   it("keeps what authorizing needs and defaults the rest", () => {
-    const r = validateDocument(bytes(doc({ grant_types: ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"], client_uri: "https://client.example", logo_uri: "https://client.example/l.png", jwks_uri: "https://x" })), ID);
+    const r = validateDocument(
+      bytes(
+        doc({
+          grant_types: ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
+          client_uri: "https://client.example",
+          logo_uri: "https://client.example/l.png",
+          jwks_uri: "https://x",
+        }),
+      ),
+      ID,
+    );
     expect(r).toEqual({
       ok: true,
-      doc: { client_id: ID, client_name: "Example", redirect_uris: ["https://client.example/cb"], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none", client_uri: "https://client.example" },
+      doc: {
+        client_id: ID,
+        client_name: "Example",
+        redirect_uris: ["https://client.example/cb"],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+        client_uri: "https://client.example",
+      },
     });
     expect(validateDocument(bytes({ client_id: ID, redirect_uris: ["http://127.0.0.1:9/cb", "cursor://anysphere.cursor-mcp/oauth/callback"] }), ID).ok).toBe(true);
   });
@@ -124,7 +142,12 @@ describe("validateDocument (draft §4, §8.1, §8.7)", () => {
 
 describe("cacheSeconds (draft §5.2, RFC 9111 §4.2.1) and the media type", () => {
   const now = Date.parse("2026-11-29T12:00:00Z");
-  const h = (x: Partial<{ cacheControl: string; expires: string; date: string; age: string }>) => ({ cacheControl: x.cacheControl ?? null, expires: x.expires ?? null, date: x.date ?? null, age: x.age ?? null });
+  const h = (x: Partial<{ cacheControl: string; expires: string; date: string; age: string }>) => ({
+    cacheControl: x.cacheControl ?? null,
+    expires: x.expires ?? null,
+    date: x.date ?? null,
+    age: x.age ?? null,
+  });
 
   it("follows max-age less Age, within the bounds", () => {
     expect(cacheSeconds(h({ cacheControl: "public, max-age=3600" }), now)).toBe(3600);

@@ -7,7 +7,19 @@ const ctx = { issuer: "https://gw.example", resource: "https://gw.example/mcp", 
 describe("access-token claims", () => {
   it("builds RFC 9068 claims with the tier's lifetime", () => {
     const c = buildAccessClaims(subject, ctx);
-    expect(c).toMatchObject({ iss: "https://gw.example", aud: "https://gw.example/mcp", sub: "user:alice@example.com", iat: 1_800_000_000, exp: 1_800_000_900, jti: "j1", client_id: "c1", scope: "db:read", sid: "s1", ws: "demo", pk: "user" });
+    expect(c).toMatchObject({
+      iss: "https://gw.example",
+      aud: "https://gw.example/mcp",
+      sub: "user:alice@example.com",
+      iat: 1_800_000_000,
+      exp: 1_800_000_900,
+      jti: "j1",
+      client_id: "c1",
+      scope: "db:read",
+      sid: "s1",
+      ws: "demo",
+      pk: "user",
+    });
   });
   it("caps a requested TTL at the scope's tier", () => {
     expect(buildAccessClaims({ ...subject, scope: "db:read db:write" }, ctx, 900).exp - ctx.now).toBe(300);

@@ -16,7 +16,12 @@ function errorOf(body: unknown): { code: string; status: number } | undefined {
 
 describe("validateRegistration (RFC 7591, public clients only)", () => {
   it("accepts a minimal registration without scope and fills the defaults", () => {
-    expect(validateRegistration({ redirect_uris: [R] })).toEqual({ redirect_uris: [R], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" });
+    expect(validateRegistration({ redirect_uris: [R] })).toEqual({
+      redirect_uris: [R],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    });
   });
 
   it("keeps the known optional fields and drops unknown ones", () => {

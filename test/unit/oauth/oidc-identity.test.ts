@@ -45,7 +45,13 @@ describe("upstream groups claim → IdP groups", () => {
     expect(groupsFromClaim(["sales-ops", "sales-ops", "", 7, null, { a: 1 }, long, "bad\u0007name", "Data Engineering"])).toEqual({ groups: ["sales-ops", "Data Engineering"], dropped: 7 });
   });
 
-  it.each([["a string", "sales-ops"], ["an object", { groups: ["x"] }], ["null", null], ["missing", undefined], ["a number", 3]])("treats %s as no groups", (_name, value) => {
+  it.each([
+    ["a string", "sales-ops"],
+    ["an object", { groups: ["x"] }],
+    ["null", null],
+    ["missing", undefined],
+    ["a number", 3],
+  ])("treats %s as no groups", (_name, value) => {
     expect(groupsFromClaim(value)).toEqual({ groups: [], dropped: 0 });
   });
 

@@ -4,7 +4,7 @@ import { DEFAULT_SESSION_POLICY, refreshDecision, sessionState, type SessionTime
 const T = 1_700_000_000;
 const fresh: SessionTimes = { created_at: T, last_used_at: T, expires_at: T + 12 * 3600, revoked_at: null };
 
-describe('session lifetimes (docs/security.md)', () => {
+describe("session lifetimes (docs/security.md)", () => {
   it("has the documented defaults: 12 h absolute, 2 h idle, 30 s grace, codes 5 min (≤ 10), requests 15 min", () => {
     expect(DEFAULT_SESSION_POLICY).toEqual({ absoluteSeconds: 43200, idleSeconds: 7200, graceSeconds: 30, codeSeconds: 300, requestSeconds: 900 });
     expect(DEFAULT_SESSION_POLICY.codeSeconds).toBeLessThanOrEqual(600);

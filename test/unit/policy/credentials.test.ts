@@ -54,8 +54,14 @@ describe("DATABASE_CREDENTIALS", () => {
   it("refuses another workspace's secret and a bound secret at another tier, naming the path", () => {
     const policy = demo();
     const other = { ...policy, workspace: "tenant-b" };
-    expect(checkCredentialBindings(other, parseDatabaseCredentials(DEMO)).map((e) => e.path)).toEqual(["$.database_roles.reporting.secret", "$.database_roles.diagnostic.secret", "$.database_roles.writer.secret"]);
+    expect(checkCredentialBindings(other, parseDatabaseCredentials(DEMO)).map((e) => e.path)).toEqual([
+      "$.database_roles.reporting.secret",
+      "$.database_roles.diagnostic.secret",
+      "$.database_roles.writer.secret",
+    ]);
     const swapped = { ...policy, database_roles: { ...policy.database_roles, reporting: { tier: "read" as const, secret: "DB_URL_DIAGNOSTIC" } } };
-    expect(checkCredentialBindings(swapped, parseDatabaseCredentials(DEMO))).toEqual([{ path: "$.database_roles.reporting.tier", message: expect.stringContaining("DB_URL_DIAGNOSTIC is bound as the sql tier, not read") }]);
+    expect(checkCredentialBindings(swapped, parseDatabaseCredentials(DEMO))).toEqual([
+      { path: "$.database_roles.reporting.tier", message: expect.stringContaining("DB_URL_DIAGNOSTIC is bound as the sql tier, not read") },
+    ]);
   });
 });

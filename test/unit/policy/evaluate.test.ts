@@ -6,7 +6,11 @@ const tool = (name: string, tier: "read" | "sql" | "write") => ({ name, tier }) 
 const snapshot: PolicySnapshot = {
   workspace: "w",
   version: 1,
-  tools: new Map([["a", tool("a", "read")], ["b", tool("b", "sql")], ["c", tool("c", "read")]]),
+  tools: new Map([
+    ["a", tool("a", "read")],
+    ["b", tool("b", "sql")],
+    ["c", tool("c", "read")],
+  ]),
   grants: [
     { tool: "a", subject: { kind: "group", name: "g" } },
     { tool: "b", subject: { kind: "principal", id: "user:x@e.com" } },

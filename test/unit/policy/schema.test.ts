@@ -24,7 +24,13 @@ const schemaErrors = (doc: unknown) => validator.validate(doc).errors;
 
 /** `$.tools.x.limits[0].y` → `#/tools/x/limits/0/y` (JSON Schema instance locations). */
 const pointer = (path: string): string =>
-  `#${path.slice(1).replace(/\[(\d+)\]/g, ".$1").split(".").filter(Boolean).map((s) => `/${s.replace(/~/g, "~0").replace(/\//g, "~1")}`).join("")}`;
+  `#${path
+    .slice(1)
+    .replace(/\[(\d+)\]/g, ".$1")
+    .split(".")
+    .filter(Boolean)
+    .map((s) => `/${s.replace(/~/g, "~0").replace(/\//g, "~1")}`)
+    .join("")}`;
 const parentOf = (ptr: string): string => ptr.slice(0, ptr.lastIndexOf("/")) || "#";
 
 /** The demo plus a valid write tool with approval, so write-only rules have something to break. */

@@ -31,7 +31,11 @@ describe("policy validation", () => {
     ["a grant of an unknown tool", (d) => d.grants.push({ tools: ["drop_everything"], users: ["alice@example.com"] }), `${lastGrant}.tools`],
     ["an unbound parameter", (d) => (d.tools.revenue_summary.bind = []), "$.tools.revenue_summary.bind"],
     ["an impossible expiry date (not rolled over to March)", (d) => (d.grants[0].expires = "2026-02-30"), "$.grants[0].expires"],
-    ["a write statement without RETURNING", (d) => (d.tools.update_opportunity_stage.sql = "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 AND owner_email = $3"), "$.tools.update_opportunity_stage.sql"],
+    [
+      "a write statement without RETURNING",
+      (d) => (d.tools.update_opportunity_stage.sql = "UPDATE sales.opportunities SET stage = $2 WHERE id = $1 AND owner_email = $3"),
+      "$.tools.update_opportunity_stage.sql",
+    ],
     ["a parameter type that is not a JSON Schema type", (d) => (d.tools.revenue_summary.parameters.region.type = "strng"), "$.tools.revenue_summary.parameters.region"],
     ["an identity parameter also offered to the model", (d) => (d.tools.my_opportunities.parameters.owner_email = { type: "string" }), "$.tools.my_opportunities.identity.owner_email"],
   ];

@@ -10,7 +10,20 @@ import type { CallerVerdict, PipelinePorts } from "../../../src/tools/ports";
 const NOW_MS = Date.parse("2026-11-29T12:00:00.000Z");
 
 const caller: Caller = {
-  claims: { iss: "i", aud: "a", sub: "user:ann@example.com", exp: 2_000_000_000, iat: 1_000, jti: "jti-1", client_id: "c-1", scope: "db:read db:write", sid: "s-1", ws: "demo", pk: "user", email: "ann@example.com" },
+  claims: {
+    iss: "i",
+    aud: "a",
+    sub: "user:ann@example.com",
+    exp: 2_000_000_000,
+    iat: 1_000,
+    jti: "jti-1",
+    client_id: "c-1",
+    scope: "db:read db:write",
+    sid: "s-1",
+    ws: "demo",
+    pk: "user",
+    email: "ann@example.com",
+  },
   principal: { id: "user:ann@example.com", kind: "user", email: "ann@example.com", groups: [], workspace: "demo" },
 };
 
@@ -36,7 +49,18 @@ function tool(over: Partial<ToolDefinition> = {}): ToolDefinition {
   };
 }
 
-const writeTool = tool({ name: "close_order", kind: "write", tier: "write", secret: "DB_URL_WRITER", sql: "UPDATE sales.orders SET closed = true WHERE id = $1 RETURNING id", inputSchema: { type: "object", properties: { id: { type: "integer" } }, additionalProperties: false }, bind: ["id"], safeParams: ["id"], requiresApproval: true, limits: { maxRows: 10, maxBytes: 10_000, timeoutMs: 1000, ratePerMinute: 60, maxAffectedRows: 1 } });
+const writeTool = tool({
+  name: "close_order",
+  kind: "write",
+  tier: "write",
+  secret: "DB_URL_WRITER",
+  sql: "UPDATE sales.orders SET closed = true WHERE id = $1 RETURNING id",
+  inputSchema: { type: "object", properties: { id: { type: "integer" } }, additionalProperties: false },
+  bind: ["id"],
+  safeParams: ["id"],
+  requiresApproval: true,
+  limits: { maxRows: 10, maxBytes: 10_000, timeoutMs: 1000, ratePerMinute: 60, maxAffectedRows: 1 },
+});
 
 interface Options {
   /** What the one round trip with the intent finds; `throw` when the intent cannot be written. */
@@ -96,7 +120,17 @@ function fakes(o: Options = {}) {
       async execute(t) {
         log.push("execute");
         return t.kind === "write"
-          ? { ok: true, result: { fields: [{ name: "affected_rows", dataTypeID: 23 }, { name: "limit_check", dataTypeID: 2205 }], rows: [["1", null]] }, dbMs: 1 }
+          ? {
+              ok: true,
+              result: {
+                fields: [
+                  { name: "affected_rows", dataTypeID: 23 },
+                  { name: "limit_check", dataTypeID: 2205 },
+                ],
+                rows: [["1", null]],
+              },
+              dbMs: 1,
+            }
           : { ok: true, result: { fields: [{ name: "id", dataTypeID: 23 }], rows: [["1"], ["2"]] }, dbMs: 1 };
       },
     },
@@ -136,7 +170,12 @@ function fakes(o: Options = {}) {
   };
   const ctx: CallContext = { caller, issuer: "https://gw.example", guard: async () => ({ ok: true, tree: {} }) as never };
   return {
-    ports, ctx, log, rows, completions, admitted,
+    ports,
+    ctx,
+    log,
+    rows,
+    completions,
+    admitted,
     settle: () => {
       release();
       return Promise.all(background);
@@ -187,7 +226,10 @@ describe("the tools/call pipeline", () => {
     const f = fakes({ admit: "throw" });
     const out = await runToolCall(f.ports, f.ctx, tool(), {});
     await f.settle();
-    expect(out).toEqual({ kind: "result", result: { content: [{ type: "text", text: "The call was refused because the audit log is unavailable. Nothing was run. Try again later." }], isError: true } });
+    expect(out).toEqual({
+      kind: "result",
+      result: { content: [{ type: "text", text: "The call was refused because the audit log is unavailable. Nothing was run. Try again later." }], isError: true },
+    });
     expect(f.log).not.toContain("execute");
     expect(f.completions).toEqual([]);
   });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { renderTable, shapeResult } from "../../../src/tools/result";
 
-const fields = [{ name: "n", dataTypeID: 23 }, { name: "label", dataTypeID: 25 }];
+const fields = [
+  { name: "n", dataTypeID: 23 },
+  { name: "label", dataTypeID: 25 },
+];
 const rows = (k: number) => Array.from({ length: k }, (_, i) => [String(i + 1), `row ${i + 1}`]);
 
 describe("shapeResult", () => {
@@ -17,7 +20,10 @@ describe("shapeResult", () => {
     expect(r.notice).toMatch(/aggregate or filter in SQL/i);
   });
   it("cuts by bytes but keeps at least one row", () => {
-    const wide = [[ "1", "x".repeat(5000) ], [ "2", "y".repeat(5000) ]];
+    const wide = [
+      ["1", "x".repeat(5000)],
+      ["2", "y".repeat(5000)],
+    ];
     const r = shapeResult({ fields, rows: wide }, { maxRows: 10, maxBytes: 1024 });
     expect(r.row_count).toBe(1);
     expect(r.truncated).toBe(true);
@@ -25,7 +31,16 @@ describe("shapeResult", () => {
   });
   it("converts values by type and keeps exact numerics as strings", () => {
     const r = shapeResult(
-      { fields: [{ name: "b", dataTypeID: 16 }, { name: "big", dataTypeID: 20 }, { name: "num", dataTypeID: 1700 }, { name: "j", dataTypeID: 3802 }, { name: "f", dataTypeID: 701 }], rows: [["t", "9007199254740993", "12.50", '{"a":1}', "NaN"]] },
+      {
+        fields: [
+          { name: "b", dataTypeID: 16 },
+          { name: "big", dataTypeID: 20 },
+          { name: "num", dataTypeID: 1700 },
+          { name: "j", dataTypeID: 3802 },
+          { name: "f", dataTypeID: 701 },
+        ],
+        rows: [["t", "9007199254740993", "12.50", '{"a":1}', "NaN"]],
+      },
       { maxRows: 5, maxBytes: 1 << 20 },
     );
     expect(r.rows[0]).toEqual([true, "9007199254740993", "12.50", { a: 1 }, "NaN"]);
