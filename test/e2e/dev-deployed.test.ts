@@ -108,14 +108,41 @@ beforeAll(async () => {
   browser = await launchChromium();
 }, 240_000);
 
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Polls until no process of the group is left (kill with signal 0 throws ESRCH), or `ms` have passed. */
+async function groupGone(pgid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 afterAll(async () => {
   await browser?.close();
-  if (server?.pid !== undefined && server.exitCode === null) {
-    process.kill(-server.pid, "SIGTERM");
-    const stopped = await within(serverExit, 30_000, "npm run dev:deployed to stop").catch(() => undefined);
-    if (stopped === undefined) process.kill(-server.pid, "SIGKILL");
+  if (server?.pid !== undefined) {
+    // The whole process group: npm, the script, Postgres, the endpoint, the IdP and wrangler. npm exits before
+    // Postgres has finished its shutdown writes, so wait until every member is gone before removing its directory.
+    const pgid = server.pid;
+    signalGroup(pgid, "SIGTERM");
+    if (!(await groupGone(pgid, 30_000))) {
+      signalGroup(pgid, "SIGKILL");
+      await groupGone(pgid, 10_000);
+    }
   }
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }, 60_000);
 
 describe("README: rehearse the deployment locally (npm run dev:deployed)", () => {
