@@ -29,6 +29,17 @@ export interface LayoutProps {
   children: Child;
 }
 
+/** A one-line outcome shown above a page's content: a notice, or an error announced to screen readers. */
+export type Flash = { kind: "notice" | "error"; text: string };
+
+export function FlashLine(p: { flash?: Flash | undefined }) {
+  return p.flash ? (
+    <p class={p.flash.kind} role={p.flash.kind === "error" ? "alert" : "status"}>
+      {p.flash.text}
+    </p>
+  ) : null;
+}
+
 export function Layout(p: LayoutProps) {
   return (
     <html lang="en">
@@ -180,7 +191,7 @@ export function InboxPage(p: { nonce: string; user: ConsoleUser; pending: Approv
   );
 }
 
-export function DetailPage(p: { nonce: string; user: ConsoleUser; a: ApprovalRow; bind: string[] | null; clientName: string | null; now: number; flash?: { kind: "notice" | "error"; text: string } }) {
+export function DetailPage(p: { nonce: string; user: ConsoleUser; a: ApprovalRow; bind: string[] | null; clientName: string | null; now: number; flash?: Flash }) {
   const a = p.a;
   const args = JSON.parse(a.args) as Record<string, unknown>;
   const status = effectiveStatus(a, p.now);
@@ -194,11 +205,7 @@ export function DetailPage(p: { nonce: string; user: ConsoleUser; a: ApprovalRow
       <h1>
         {a.tool} requested by {a.requester}
       </h1>
-      {p.flash && (
-        <p class={p.flash.kind} role={p.flash.kind === "error" ? "alert" : "status"}>
-          {p.flash.text}
-        </p>
-      )}
+      <FlashLine flash={p.flash} />
       <table>
         <tbody>
           <tr>

@@ -4,22 +4,12 @@ import type { ProposalSummary } from "../admin/proposals";
 import type { TaskClientSpec } from "../admin/tasks";
 import { proposalState } from "../admin/two-person";
 import type { ConsoleUser } from "./auth";
-import { Layout } from "./pages";
+import { type Flash, FlashLine, Layout } from "./pages";
 import { timeLeft } from "./session";
 
 const iso = (t: number | null) => (t === null ? "" : new Date(t * 1000).toISOString().replace(".000Z", "Z"));
 const summaryOf = (p: ProposalRow) => JSON.parse(p.summary) as ProposalSummary;
 const KIND = { policy: "Policy apply", task: "Task client" } as const;
-
-export type Flash = { kind: "notice" | "error"; text: string };
-
-function FlashLine(p: { flash?: Flash | undefined }) {
-  return p.flash ? (
-    <p class={p.flash.kind} role={p.flash.kind === "error" ? "alert" : "status"}>
-      {p.flash.text}
-    </p>
-  ) : null;
-}
 
 export function ProposalsPage(p: { nonce: string; user: ConsoleUser; proposals: ProposalRow[]; now: number }) {
   const pending = p.proposals.filter((x) => proposalState(x, p.now) === "pending");

@@ -7,8 +7,8 @@ import { headPolicyVersion } from "../policy/directory-d1";
 import { decideProposal, proposalFor, proposalsOf } from "../admin/proposals";
 import type { ConsoleUser } from "./auth";
 import { page, signedInAdmin } from "./guard";
-import { MessagePage } from "./pages";
-import { ProposalPage, ProposalsPage, type Flash } from "./proposals-pages";
+import { type Flash, MessagePage } from "./pages";
+import { ProposalPage, ProposalsPage } from "./proposals-pages";
 
 /** The two-person rule's proposals (docs/console.md "Proposals"): a second admin approves (and so applies) or denies. */
 export const proposalsConsole = new Hono<AppEnv>();

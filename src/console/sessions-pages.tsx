@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { ConsoleUser } from "./auth";
-import { Layout } from "./pages";
+import { type Flash, FlashLine, Layout } from "./pages";
 
 export interface SessionListRow {
   id: string;
@@ -98,23 +98,11 @@ export function SecretPage(p: { nonce: string; user: ConsoleUser; title: string;
   );
 }
 
-export function SessionsPage(p: {
-  nonce: string;
-  user: ConsoleUser;
-  sessions: SessionListRow[];
-  tasks: TaskListRow[];
-  form: TaskFormData;
-  now: number;
-  flash?: { kind: "notice" | "error"; text: string };
-}) {
+export function SessionsPage(p: { nonce: string; user: ConsoleUser; sessions: SessionListRow[]; tasks: TaskListRow[]; form: TaskFormData; now: number; flash?: Flash }) {
   return (
     <Layout title="Sessions and credentials" nonce={p.nonce} user={p.user}>
       <h1>Sessions and credentials</h1>
-      {p.flash && (
-        <p class={p.flash.kind} role={p.flash.kind === "error" ? "alert" : "status"}>
-          {p.flash.text}
-        </p>
-      )}
+      <FlashLine flash={p.flash} />
       <h2>Active sessions</h2>
       <p class="muted">Sign-ins in workspace {p.user.workspace}. Revoking one ends its refresh token at once and its access tokens at their next /mcp call.</p>
       <table>
