@@ -18,6 +18,12 @@ export type Bindings = Env & {
   OIDC_CLIENT_SECRET?: string;
   OIDC_LABEL?: string;
   OIDC_GROUPS_CLAIM?: string;
+  /**
+   * HMAC-SHA-256 key (base64url, at least 32 random bytes) that derives the password of each per-token database
+   * login of a dynamic credential (docs/configuration.md "Short-lived database credentials"). Without it, dynamic
+   * credentials are unusable.
+   */
+  DYNAMIC_ROLE_KEY?: string;
   /** Dev only: shared secret the dev tools send to /dev/* (local/stack.ts generates it). */
   DEV_SECRET?: string;
   /**

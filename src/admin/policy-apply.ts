@@ -32,7 +32,7 @@ export async function checkPolicyDocument(input: unknown): Promise<{ ok: true; p
 export async function checkPolicyForWorkspace(
   input: unknown,
   workspace: string,
-  env: { DATABASE_CREDENTIALS?: unknown },
+  env: { DATABASE_CREDENTIALS?: unknown; DYNAMIC_ROLE_KEY?: unknown },
 ): Promise<{ ok: true; policy: PolicyDocument } | { ok: false; errors: PolicyError[] }> {
   const checked = await checkPolicyDocument(input);
   if (!checked.ok) return checked;
