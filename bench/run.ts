@@ -184,7 +184,7 @@ interface KindResult {
   concurrency?: Record<string, { calls_per_s: number; p50: number; p99: number }>;
   process_cpu_ms_per_call: Record<string, number>;
   gateway_process_cpu_ms_per_call: number;
-  round_trips?: CriticalPath & { events: string };
+  round_trips?: CriticalPath & { events: string; median_ms: Record<string, number> };
   profile?: Omit<ProfileSummary, "topFunctions" | "packages"> & { topFunctions: ProfileSummary["topFunctions"]; packages: ProfileSummary["packages"] };
 }
 
@@ -273,12 +273,15 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
     }
     // Round trips on the critical path, from the instrumented Worker (BENCH_INSTRUMENT): the most common shape.
     const shapes = new Map<string, { path: CriticalPath; events: string; n: number }>();
+    // Each event's duration as the isolate saw it (the Workers clock advances across I/O), per position.
+    const durations = new Map<string, number[]>();
     for (let i = 0; i < COUNTS.roundTrips; i++) {
       const r = await client.post("/mcp", { ...k.headers, [ROUND_TRIPS_REQUEST_HEADER]: "1" }, k.body);
       const header = r.headers[ROUND_TRIPS_RESPONSE_HEADER];
       if (typeof header !== "string") break;
       const events = parseRoundTrips(header);
       const path = criticalPath(events);
+      for (const e of events) if (e.end !== undefined) durations.set(`${e.kind}:${e.op}`, [...(durations.get(`${e.kind}:${e.op}`) ?? []), e.end - e.start]);
       const key = JSON.stringify(path);
       const shape = shapes.get(key) ?? { path, events: events.map((e) => `${e.kind}:${e.op}${e.endSeq === undefined ? "(open)" : ""}`).join(" → "), n: 0 };
       shape.n++;
@@ -286,7 +289,11 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
     }
     calls += COUNTS.roundTrips;
     const common = [...shapes.values()].sort((a, b) => b.n - a.n)[0];
-    if (common) result.round_trips = { ...common.path, events: common.events };
+    if (common) {
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const ms = Object.fromEntries([...durations].map(([op, xs]) => [op, Number(median(xs).toFixed(2))]));
+      result.round_trips = { ...common.path, events: common.events, median_ms: ms };
+    }
     out[k.name] = result;
   }
 
@@ -375,6 +382,11 @@ function printTarget(name: string, t: TargetResult): void {
   }
   console.log(`round trips (first call of each kind, in start order; "(open)" = still running when the response left):`);
   for (const k of Object.values(t.kinds)) if (k.round_trips) console.log(`  ${k.label.padEnd(34)} ${k.round_trips.events}`);
+  console.log("median duration of each awaited round trip as the isolate saw it (ms):");
+  for (const k of Object.values(t.kinds)) {
+    const ms = k.round_trips?.median_ms ?? {};
+    if (Object.keys(ms).length > 0) console.log(`  ${k.label.padEnd(34)} ${Object.entries(ms).map(([op, v]) => `${op} ${v.toFixed(2)}`).join(" · ")}`);
+  }
   if (t.heap) console.log(`isolate heap after GC: ${(t.heap.before_bytes / 1048576).toFixed(2)} MB before, ${(t.heap.after_bytes / 1048576).toFixed(2)} MB after ${t.heap.calls_between} calls`);
   console.log("CPU budget per process, read at c=32 (ms per call, % of one core):");
   for (const [role, v] of Object.entries(t.cpu_budget_c32_read)) console.log(`  ${role.padEnd(44)} ${f2(v.ms_per_call)} ms  ${f0(v.core_percent, 4)} %`);

@@ -108,29 +108,28 @@ export interface CallerQuery {
 /**
  * The per-call read: the workspace's current policy version and whether the token's session or id is revoked,
  * or its principal or client was revoked at or after the token was issued. Revocations count only in the
- * token's own workspace (a session id belongs to one workspace already). Four statements, returned unrun so a
- * caller can put them in one `db.batch` with the call's audit intent (tools/ports-d1.ts); callerStateFrom reads
- * their results.
+ * token's own workspace (a session id belongs to one workspace already). Returned unrun so a caller can put
+ * them in one `db.batch` with the call's audit intent (tools/ports-d1.ts); callerStateFrom reads their results.
  */
 export function callerStateStatements(db: D1Database, q: CallerQuery): D1PreparedStatement[] {
+  // One statement returning one row: each statement of a batch costs D1 (and the binding) its own execution and
+  // result encoding, and these four answers are independent lookups by key.
   return [
-    db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM policy_versions WHERE workspace_id = ?").bind(q.workspace),
     db
       .prepare(
-        "SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?1) OR (workspace_id = ?6 AND ((kind = 'token' AND value = ?2) OR (kind = 'principal' AND value = ?3 AND revoked_at >= ?5) OR (kind = 'client' AND value = ?4 AND revoked_at >= ?5))) LIMIT 1",
+        "SELECT (SELECT COALESCE(MAX(version), 0) FROM policy_versions WHERE workspace_id = ?6) AS v, " +
+          "(SELECT kind FROM revocations WHERE (kind = 'session' AND value = ?1) OR (workspace_id = ?6 AND ((kind = 'token' AND value = ?2) OR (kind = 'principal' AND value = ?3 AND revoked_at >= ?5) OR (kind = 'client' AND value = ?4 AND revoked_at >= ?5))) LIMIT 1) AS revoked, " +
+          "EXISTS (SELECT 1 FROM principals WHERE workspace_id = ?6 AND id = ?3) AS member, " +
+          "(SELECT client_name FROM oauth_clients WHERE client_id = ?4) AS client_name",
       )
       .bind(q.sessionId, q.jti, q.principal, q.clientId, q.iat, q.workspace),
-    db.prepare("SELECT 1 AS one FROM principals WHERE workspace_id = ? AND id = ?").bind(q.workspace, q.principal),
-    db.prepare("SELECT client_name FROM oauth_clients WHERE client_id = ?").bind(q.clientId),
   ];
 }
 
+/** Reads the row of {@link callerStateStatements} (the first result of the batch it was run in). */
 export function callerStateFrom(results: ReadonlyArray<D1Result<unknown>>): CallerState {
-  const [head, revoked, member, client] = results;
-  const v = (head?.results?.[0] as { v: number } | undefined)?.v ?? 0;
-  const r = (revoked?.results?.[0] as { kind: string } | undefined)?.kind;
-  const name = (client?.results?.[0] as { client_name: string | null } | undefined)?.client_name ?? undefined;
-  return { version: v, revoked: r, member: (member?.results?.length ?? 0) > 0, clientName: name ?? undefined };
+  const row = results[0]?.results?.[0] as { v: number; revoked: string | null; member: number; client_name: string | null } | undefined;
+  return { version: row?.v ?? 0, revoked: row?.revoked ?? undefined, member: row?.member === 1, clientName: row?.client_name ?? undefined };
 }
 
 /** The caller state alone: one round trip. */
