@@ -105,7 +105,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
   detail TEXT,
   prev_hash TEXT,
   hash TEXT,
-  trace_id TEXT                -- W3C trace id of the client's traceparent (also in the statement's SQL comment); last, as migration 0003 added it
+  trace_id TEXT,               -- W3C trace id of the client's traceparent (also in the statement's SQL comment); after hash, as migration 0003 added it
+  db_login TEXT                -- the per-token Postgres login (gh_…) a dynamic credential ran as, beside db_role; last, as migration 0007 added it
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (time);
 CREATE INDEX IF NOT EXISTS audit_by_principal ON audit_events (principal, time);

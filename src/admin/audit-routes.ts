@@ -35,6 +35,7 @@ export const COLUMNS = [
   "tool",
   "tool_version",
   "db_role",
+  "db_login",
   "sql_text",
   "sql_hash",
   "param_count",

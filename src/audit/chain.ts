@@ -19,12 +19,12 @@ export function rowHash(prevHash: string, row: AuditRow): Promise<string> {
 }
 
 /**
- * audit_events columns added by a migration after rows had been sealed, oldest first (migrations/0003: trace_id).
+ * audit_events columns added by a migration after rows had been sealed, oldest first (migrations/0003: trace_id, 0007: db_login).
  * A row sealed before column k existed was hashed without it and every later one, and reads NULL in them once
  * migrated. A migration adding a column to audit_events appends it here (test/unit/schema-migrations.test.ts
  * checks this list against schema.sql and the first release's schema).
  */
-export const ADDED_COLUMNS: readonly string[] = ["trace_id"];
+export const ADDED_COLUMNS: readonly string[] = ["trace_id", "db_login"];
 
 /**
  * True when `row.hash` is the hash of the row as it was sealed: with every column it has now, or, for a row sealed

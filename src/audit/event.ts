@@ -27,6 +27,8 @@ export interface AuditEvent {
   tool?: string;
   toolVersion?: string;
   dbRole?: string;
+  /** The per-token Postgres login a dynamic credential ran as (gh_…); absent for a static credential. */
+  dbLogin?: string;
   sqlText?: string;
   sqlHash?: string;
   paramCount?: number;

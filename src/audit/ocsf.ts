@@ -62,6 +62,7 @@ const UNMAPPED = [
   "tool",
   "tool_version",
   "db_role",
+  "db_login",
   "sql_text",
   "sql_hash",
   "param_count",

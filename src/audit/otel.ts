@@ -97,6 +97,7 @@ function attributes(e: AuditEvent, r: RequestContext): KeyValue[] {
     ...str("gatehouse.tool.version", e.toolVersion),
     ...(e.dbRole ? [{ key: "db.system.name", value: { stringValue: "postgresql" } }] : []),
     ...str("gatehouse.db.role", e.dbRole),
+    ...str("gatehouse.db.login", e.dbLogin),
     ...str("db.query.summary", querySummary(e.sqlText)),
     ...str("db.response.status_code", e.sqlstate),
     ...int("db.response.returned_rows", e.rows),

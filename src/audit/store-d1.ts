@@ -39,6 +39,7 @@ const COLUMNS = [
   "approval_id",
   "detail",
   "trace_id",
+  "db_login",
 ] as const;
 
 const INSERT = `INSERT INTO audit_events (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
@@ -78,6 +79,7 @@ function values(e: AuditEvent, ctx: RequestContext): unknown[] {
     n(e.approvalId),
     n(e.detail),
     n(ctx.traceId),
+    n(e.dbLogin),
   ];
 }
 
@@ -138,8 +140,8 @@ export async function completeAudit(db: D1Database, id: string, c: AuditCompleti
   if ((res.meta.changes ?? 0) === 1) return;
   await db
     .prepare(
-      `INSERT INTO audit_events (id, time, event, outcome, rule, request_id, principal, principal_kind, client_id, session_id, token_jti, workspace, tool, tool_version, db_role, rows, bytes, truncated, duration_ms, db_ms, sqlstate, detail)
-       SELECT ?, ?, 'tool.call.completed', ?, ?, request_id, principal, principal_kind, client_id, session_id, token_jti, workspace, tool, tool_version, db_role, ?, ?, ?, ?, ?, ?, ? FROM audit_events
+      `INSERT INTO audit_events (id, time, event, outcome, rule, request_id, principal, principal_kind, client_id, session_id, token_jti, workspace, tool, tool_version, db_role, db_login, rows, bytes, truncated, duration_ms, db_ms, sqlstate, detail)
+       SELECT ?, ?, 'tool.call.completed', ?, ?, request_id, principal, principal_kind, client_id, session_id, token_jti, workspace, tool, tool_version, db_role, db_login, ?, ?, ?, ?, ?, ?, ? FROM audit_events
        WHERE id = ? AND outcome = 'started' AND hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_events WHERE id = ?)`,
     )
     .bind(

@@ -7,7 +7,11 @@ export type DbOutcome =
   | { ok: false; kind: "db_error"; sqlstate: string | undefined; dbMs: number }
   | { ok: false; kind: "deadline"; dbMs: number }
   | { ok: false; kind: "too_large"; dbMs: number }
-  | { ok: false; kind: "unreachable"; dbMs: number };
+  | { ok: false; kind: "unreachable"; dbMs: number }
+  /** A dynamic credential's login was revoked (tools/dynamic-execute.ts): it is never re-created. */
+  | { ok: false; kind: "revoked"; dbMs: number }
+  /** A dynamic credential's login could not be created, or was still refused after the broker created it. */
+  | { ok: false; kind: "login_failed"; sqlstate?: string; dbMs: number };
 
 /** Every value stays Postgres text; tools/values.ts converts by type OID. */
 const rawText = { getTypeParser: () => (value: string) => value };

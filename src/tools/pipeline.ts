@@ -96,6 +96,10 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
     return refuse("error", "credential_not_bound", `${tool.name} is not available: its database credential is not configured.`);
   }
 
+  // The per-token login of a dynamic credential is derived, not looked up; it is named in the intent row.
+  const login = p.db.login(tool);
+  login.catch(() => undefined);
+
   const bound = bindArguments(tool, args, ctx.caller.principal);
   event.sqlHash = await sqlHashOf(tool);
   if (!bound.ok) return refuse("invalid_arguments", "input_schema", bound.message);
@@ -123,6 +127,8 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
   }
   if (!prepared.ok) return { kind: "result", result: prepared.result };
   if (!p.db.hasCredential(tool)) return refuse("error", "credential_missing", `${tool.name} is not available: its database credential is not configured.`);
+  const dbLogin = await login;
+  if (dbLogin) event.dbLogin = dbLogin;
 
   // The one round trip before the database: the audit intent (and, deferred, the caller-state read) with the
   // rate limit's answer. Fail closed: no durable intent, nothing runs.
@@ -169,6 +175,14 @@ export async function runToolCall(p: PipelinePorts, ctx: CallContext, tool: Tool
       const mapped = mapSqlState(outcome.sqlstate, tool.limits);
       finish({ outcome: "error", rule: mapped.rule, sqlstate: outcome.sqlstate, dbMs: outcome.dbMs });
       return { kind: "result", result: toolError(mapped.message) };
+    }
+    if (outcome.kind === "revoked") {
+      finish({ outcome: "error", rule: "credential_revoked", dbMs: outcome.dbMs });
+      return { kind: "result", result: toolError(`Nothing was run: the database login of this access token was revoked. Sign in again to use ${tool.name}.`) };
+    }
+    if (outcome.kind === "login_failed") {
+      finish({ outcome: "error", rule: "credential_unavailable", ...(outcome.sqlstate ? { sqlstate: outcome.sqlstate } : {}), dbMs: outcome.dbMs });
+      return { kind: "result", result: toolError("Nothing was run: the database login for this call could not be set up. Try again later.") };
     }
     finish({ outcome: "error", rule: outcome.kind === "too_large" ? "result_too_large" : outcome.kind, dbMs: outcome.dbMs });
     return {

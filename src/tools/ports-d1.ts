@@ -13,6 +13,14 @@ import { nowSeconds } from "../lib/clock";
 import type { CallerGate, CallerVerdict, PipelinePorts } from "./ports";
 import { configureNeon, runReadOnly, runWrite } from "./neon";
 import { logFailure } from "../lib/background";
+import { sha256Hex } from "../lib/sha256";
+import type { ToolDefinition } from "../policy/types";
+import { ensureLogin } from "./broker";
+import { executeAsLogin } from "./dynamic-execute";
+import { dynamicRoleName, importRoleKey, LOGIN_GRACE_SECONDS, loginConnectionString, loginPassword, scramVerifier } from "./dynamic-login";
+
+/** How long creating a token's login through the broker may take before the call gives up. */
+const BROKER_TIMEOUT_MS = 5000;
 
 /** What the caller-state read means for a call decided on policy `version`. */
 export function verdictOf(state: CallerState, version: number): CallerVerdict {
@@ -69,6 +77,28 @@ export function d1Ports(deps: {
   const { env, request, caller } = deps;
   const db = env.DB;
   const floodKey = principalFloodKey(caller.principal.workspace, caller.principal.id);
+
+  /** The dynamic credential a tool runs on (policy/credentials.ts), or undefined for a static one. */
+  const dynamicOf = (tool: ToolDefinition) => {
+    const credentials = credentialsFrom(env);
+    const dynamic = credentials.ok ? credentials.bindings.get(tool.secret)?.dynamic : undefined;
+    const key = env.DYNAMIC_ROLE_KEY;
+    return dynamic && !dynamic.unusable && key ? { tierRole: dynamic.role, key } : undefined;
+  };
+  // The token's login per dynamic tier role, derived once per request (tools/dynamic-login.ts): no lookup anywhere.
+  const logins = new Map<string, Promise<{ role: string; key: CryptoKey; password: string }>>();
+  const loginOf = (tierRole: string, secret: string) => {
+    let login = logins.get(tierRole);
+    if (!login) {
+      login = (async () => {
+        const [role, key] = await Promise.all([dynamicRoleName(caller.claims.jti, tierRole), importRoleKey(secret)]);
+        return { role, key, password: await loginPassword(key, role) };
+      })();
+      logins.set(tierRole, login);
+    }
+    return login;
+  };
+
   return {
     gate: deps.gate,
     audit: {
@@ -93,11 +123,41 @@ export function d1Ports(deps: {
         return credentials.ok ? credentialProblem(credentials.bindings, workspace, tool.secret, tool.tier)?.message : credentials.message;
       },
       hasCredential: (tool) => readSecret(env, tool.secret) !== undefined,
-      execute(tool, statement) {
+      async login(tool) {
+        const dynamic = dynamicOf(tool);
+        return dynamic ? (await loginOf(dynamic.tierRole, dynamic.key)).role : undefined;
+      },
+      async execute(tool, statement) {
         // hasCredential was checked before the intent; a secret cannot disappear within a request.
         const connectionString = readSecret(env, tool.secret) ?? "";
         configureNeon(deps.neonLocalEndpoint);
-        return (tool.kind === "write" ? runWrite : runReadOnly)(connectionString, statement, tool.limits.timeoutMs, Date.now);
+        const run = (url: string) => (tool.kind === "write" ? runWrite : runReadOnly)(url, statement, tool.limits.timeoutMs, Date.now);
+        const dynamic = dynamicOf(tool);
+        if (!dynamic) return run(connectionString);
+        // A dynamic credential's secret is the broker's connection string; the statement runs as the token's login.
+        const login = await loginOf(dynamic.tierRole, dynamic.key);
+        const url = loginConnectionString(connectionString, login.role, login.password);
+        if (!url) return { ok: false, kind: "login_failed", dbMs: 0 };
+        const claims = caller.claims;
+        return executeAsLogin({
+          run: () => run(url),
+          ensure: async () => {
+            const [verifier, jtiHash] = await Promise.all([scramVerifier(login.key, login.role), sha256Hex(claims.jti)]);
+            const request = {
+              role: login.role,
+              verifier,
+              tierRole: dynamic.tierRole,
+              validUntil: claims.exp + LOGIN_GRACE_SECONDS,
+              workspace: caller.principal.workspace,
+              principal: caller.principal.id,
+              clientId: claims.client_id,
+              sessionId: claims.sid,
+              jtiHash,
+            };
+            return ensureLogin(connectionString, request, BROKER_TIMEOUT_MS);
+          },
+          now: Date.now,
+        });
       },
     },
     approvals: {

@@ -54,6 +54,11 @@ export interface ToolDatabase {
   bindingProblem(workspace: string, tool: ToolDefinition): string | undefined;
   /** Whether the tool's connection-string secret is set. */
   hasCredential(tool: ToolDefinition): boolean;
+  /**
+   * The per-token login role the call runs as when the tool's credential is dynamic (tools/dynamic-login.ts), for the
+   * audit row; undefined for a static credential.
+   */
+  login(tool: ToolDefinition): Promise<string | undefined>;
   execute(tool: ToolDefinition, statement: Statement): Promise<DbOutcome>;
 }
 

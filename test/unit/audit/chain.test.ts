@@ -52,18 +52,25 @@ describe("audit hash chain", () => {
     expect(await verifyChain([...rows.slice(2), unsealed])).toMatchObject({ ok: true, rows: 3 });
   });
 
-  // A migration that adds an audit_events column (0003: trace_id) leaves the rows sealed before it reading NULL
-  // there; their hashes were computed without the column.
+  // A migration that adds an audit_events column (0003: trace_id, 0007: db_login) leaves the rows sealed before it
+  // reading NULL there; their hashes were computed without the column.
   it("verifies rows sealed before a column was added, which now read NULL in it, next to rows sealed after", async () => {
     const before = await chain(3);
-    const upgraded = before.map((row) => ({ ...row, trace_id: null }));
-    const after: AuditRow = { seq: 4, id: "id4", time: "t", event: "tool.call", outcome: "ok", trace_id: null, prev_hash: upgraded[2]!.hash, hash: null };
+    const upgraded = before.map((row) => ({ ...row, trace_id: null, db_login: null }));
+    const after: AuditRow = { seq: 4, id: "id4", time: "t", event: "tool.call", outcome: "ok", trace_id: null, db_login: null, prev_hash: upgraded[2]!.hash, hash: null };
     const sealed = { ...after, hash: await rowHash(after.prev_hash!, after) };
     expect(await verifyChain([...upgraded, sealed], { seq: 4, hash: sealed.hash })).toMatchObject({ ok: true, rows: 4 });
   });
 
+  it("verifies a row sealed between two such migrations (a trace id, no db_login column yet)", async () => {
+    const row: AuditRow = { seq: 1, id: "id1", time: "t", event: "tool.call", outcome: "ok", trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", prev_hash: GENESIS_HASH, hash: null };
+    const sealed = { ...row, hash: await rowHash(GENESIS_HASH, row) };
+    expect(await verifyChain([{ ...sealed, db_login: null }])).toMatchObject({ ok: true, rows: 1 });
+    expect(await verifyChain([{ ...sealed, db_login: "gh_0123456789abcdef" }])).toMatchObject({ ok: false, seq: 1, reason: "edited" });
+  });
+
   it("detects a value written into a column added after the row was sealed", async () => {
-    const rows: AuditRow[] = (await chain(3)).map((row) => ({ ...row, trace_id: null }));
+    const rows: AuditRow[] = (await chain(3)).map((row) => ({ ...row, trace_id: null, db_login: null }));
     rows[1] = { ...rows[1]!, trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" };
     expect(await verifyChain(rows)).toMatchObject({ ok: false, seq: 2, reason: "edited" });
   });

@@ -117,6 +117,7 @@ function fakes(o: Options = {}) {
     db: {
       bindingProblem: () => undefined,
       hasCredential: () => true,
+      login: async () => undefined,
       async execute(t) {
         log.push("execute");
         return t.kind === "write"
@@ -194,6 +195,28 @@ describe("the tools/call pipeline", () => {
     expect(f.log).toEqual(["rate-limit", "intent", "execute", "complete:ok"]);
     expect(f.rows[0]).toMatchObject({ outcome: "started", tool: "orders", params: { region: "EU" }, principal: "user:ann@example.com", workspace: "demo" });
     expect(f.rows[0]!.sqlHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("names a dynamic credential's per-token login in the intent row, beside the tier role", async () => {
+    const f = fakes();
+    f.ports.db.login = async () => "gh_0123456789abcdef";
+    await runToolCall(f.ports, f.ctx, tool(), { region: "EU" });
+    expect(f.rows[0]).toMatchObject({ outcome: "started", dbRole: "reporting", dbLogin: "gh_0123456789abcdef" });
+    const plain = fakes();
+    await runToolCall(plain.ports, plain.ctx, tool(), { region: "EU" });
+    expect(plain.rows[0]).not.toHaveProperty("dbLogin");
+  });
+
+  it.each([
+    ["revoked", { ok: false, kind: "revoked", dbMs: 3 }, "credential_revoked", "database login of this access token was revoked"],
+    ["login_failed", { ok: false, kind: "login_failed", sqlstate: "42501", dbMs: 3 }, "credential_unavailable", "database login for this call could not be set up"],
+  ] as const)("answers a %s dynamic login with a clear tool error and audits its rule", async (_kind, outcome, rule, message) => {
+    const f = fakes();
+    f.ports.db.execute = async () => outcome;
+    const out = await runToolCall(f.ports, f.ctx, tool(), { region: "EU" });
+    expect(out.kind === "result" && out.result).toMatchObject({ isError: true, content: [{ text: expect.stringContaining(message) }] });
+    await f.settle();
+    expect(f.completions).toEqual([{ id: f.rows[0]!.id, outcome: "error", rule }]);
   });
 
   it("logs a completion that cannot be written, with what failed, instead of dropping it silently", async () => {
