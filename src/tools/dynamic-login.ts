@@ -39,7 +39,7 @@ export function importRoleKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-async function hmac(key: CryptoKey, text: string): Promise<Uint8Array> {
+async function hmac(key: CryptoKey, text: string): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8.encode(text)));
 }
 
@@ -60,7 +60,7 @@ export async function scramVerifier(key: CryptoKey, role: string): Promise<strin
 }
 
 /** RFC 5802 §3: SaltedPassword = Hi(password, salt, i); StoredKey = H(HMAC(SaltedPassword, "Client Key")); ServerKey = HMAC(SaltedPassword, "Server Key"). */
-export async function scramVerifierOf(password: string, salt: Uint8Array, iterations: number): Promise<string> {
+export async function scramVerifierOf(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<string> {
   const base = await crypto.subtle.importKey("raw", utf8.encode(password), "PBKDF2", false, ["deriveBits"]);
   const salted = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, base, 256);
   const saltedKey = await crypto.subtle.importKey("raw", salted, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -96,7 +96,7 @@ function toBase64Url(bytes: Uint8Array): string {
   return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBase64Url(text: string): Uint8Array {
+function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
