@@ -18,7 +18,10 @@ export interface RolePasswords {
 
 export interface SetupDatabaseOptions {
   database: string;
-  passwords: RolePasswords;
+  /** The tier roles' passwords; without them the tier roles keep theirs (a test that must not change them). */
+  passwords?: RolePasswords;
+  /** The broker login's password (dynamic database credentials, docs/database-credentials.md); kept when omitted. */
+  brokerPassword?: string;
   /** Apply postgres/test-aids.sql (slow, wide and numbered views). Default true. */
   testAids?: boolean;
 }
@@ -29,6 +32,9 @@ export const TIER_ROLES = {
   diagnostic: "gatehouse_diagnostic",
   writer: "gatehouse_writer",
 } as const satisfies Record<keyof RolePasswords, string>;
+
+/** The login that creates, revokes and drops the per-token database logins (postgres/roles.sql). */
+export const BROKER_ROLE = "gatehouse_broker";
 
 const TIERS = Object.keys(TIER_ROLES) as (keyof RolePasswords)[];
 const SQL_DIR = new URL("../postgres/", import.meta.url);
@@ -41,13 +47,14 @@ const SCRAM_ITERATIONS = 4096;
 const sqlFiles = new Map<string, Promise<string>>();
 
 export async function setupDatabase(superuserUrl: string, opts: SetupDatabaseOptions): Promise<void> {
-  const { database, passwords } = opts;
+  const { database } = opts;
   if (!DATABASE_NAME.test(database)) throw new Error(`database name must match ${DATABASE_NAME}`);
-  for (const tier of TIERS) {
+  const passwords = new Map<string, string>();
+  if (opts.passwords) for (const tier of TIERS) passwords.set(TIER_ROLES[tier], opts.passwords[tier]);
+  if (opts.brokerPassword !== undefined) passwords.set(BROKER_ROLE, opts.brokerPassword);
+  for (const [role, password] of passwords) {
     // Printable ASCII is left unchanged by SASLprep, so the verifier computed here is the one Postgres expects.
-    if (typeof passwords[tier] !== "string" || !PRINTABLE_ASCII.test(passwords[tier])) {
-      throw new Error(`the ${tier} password must be printable ASCII`);
-    }
+    if (typeof password !== "string" || !PRINTABLE_ASCII.test(password)) throw new Error(`the password of ${role} must be printable ASCII`);
   }
   const files = ["roles.sql", "demo.sql", ...(opts.testAids === false ? [] : ["test-aids.sql"])];
   const scripts = Promise.all(files.map(sqlFile));
@@ -68,6 +75,11 @@ export async function setupDatabase(superuserUrl: string, opts: SetupDatabaseOpt
   } finally {
     await admin.end();
   }
+}
+
+/** The broker's connection string for the Neon HTTP driver (the secret of a credential in dynamic mode). */
+export function brokerConnectionString(password: string, database: string): string {
+  return `postgresql://${BROKER_ROLE}:${encodeURIComponent(password)}@localhost/${encodeURIComponent(database)}`;
 }
 
 /**
@@ -111,16 +123,16 @@ async function createDatabaseIfMissing(admin: pg.Client, database: string): Prom
   }
 }
 
-async function setPasswords(client: pg.Client, passwords: RolePasswords): Promise<void> {
-  const { rows } = await client.query<{ rolname: string; rolpassword: string | null }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])", [Object.values(TIER_ROLES)]);
+async function setPasswords(client: pg.Client, passwords: Map<string, string>): Promise<void> {
+  if (passwords.size === 0) return;
+  const { rows } = await client.query<{ rolname: string; rolpassword: string | null }>("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])", [[...passwords.keys()]]);
   const stored = new Map(rows.map((row) => [row.rolname, row.rolpassword]));
-  for (const tier of TIERS) {
-    const role = TIER_ROLES[tier];
-    if (scramMatches(stored.get(role) ?? null, passwords[tier])) continue;
+  for (const [role, password] of passwords) {
+    if (scramMatches(stored.get(role) ?? null, password)) continue;
     // ALTER ROLE takes no parameters: quote server-side. The statement carries a verifier, not the password.
     const { rows: alter } = await client.query<{ sql: string }>("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text) AS sql", [
       role,
-      scramVerifier(passwords[tier], randomBytes(16), SCRAM_ITERATIONS),
+      scramVerifier(password, randomBytes(16), SCRAM_ITERATIONS),
     ]);
     await client.query(alter[0]!.sql);
   }

@@ -88,7 +88,7 @@ describe("roles", () => {
     const { rows } = await superuser.query(
       `SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls,
               rolconnlimit, (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS memberships
-       FROM pg_roles r WHERE rolname LIKE 'gatehouse\\_%' ORDER BY rolname`,
+       FROM pg_roles r WHERE rolname LIKE 'gatehouse\\_%' AND rolname <> 'gatehouse_broker' ORDER BY rolname`,
     );
     const base = {
       rolsuper: false,
