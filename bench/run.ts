@@ -191,6 +191,8 @@ interface KindResult {
 interface TargetResult {
   kinds: Partial<Record<KindName, KindResult>>;
   cpu_budget_c32_read: Record<string, { ms_per_call: number; core_percent: number }>;
+  /** One audit insert into the local D1 on its own: wall time as the isolate saw it, and the gateway process's CPU. */
+  local_d1_insert: { wall_ms: number; process_cpu_ms: number };
   heap: { before_bytes: number; after_bytes: number; calls_between: number } | undefined;
   gateway_roles: string[];
   load_average: { before: number[]; after: number[] };
@@ -305,6 +307,16 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
   calls += COUNTS.concurrent;
   const budget = Object.fromEntries(Object.entries(cpuDelta(b0, b1, COUNTS.concurrent)).map(([role, ms]) => [role, { ms_per_call: ms, core_percent: ((ms * COUNTS.concurrent) / r32.wallMs) * 100 }]));
 
+  // What one write to the local D1 costs, alone: the simulator's share of the budget above (each call writes its
+  // audit intent and its completion).
+  const INSERTS = 300;
+  const d0 = cpuSnapshot(roles);
+  const inserted = await client.post(`/dev/bench/audit-insert?n=${INSERTS}`, { "x-gatehouse-dev-secret": base.secrets.devSecret! }, "");
+  const d1 = cpuSnapshot(roles);
+  const insertWall = inserted.status === 200 ? (JSON.parse(inserted.body) as { ms_per_insert: number }).ms_per_insert : Number.NaN;
+  const insertCpu = cpuDelta(d0, d1, INSERTS);
+  const localD1Insert = { wall_ms: insertWall, process_cpu_ms: gatewayRoles.reduce((a, r) => a + (insertCpu[r] ?? 0), 0) };
+
   // Isolate CPU per call from a V8 CPU profile of the user Worker, one profile per call kind.
   process.stdout.write(" profile");
   const profiler = await Inspector.connect(target.inspectorPort, "gatehouse");
@@ -337,6 +349,7 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
   return {
     kinds: out,
     cpu_budget_c32_read: budget,
+    local_d1_insert: localD1Insert,
     heap: { before_bytes: heapBefore.usedBytes, after_bytes: heapAfter.usedBytes, calls_between: calls },
     gateway_roles: gatewayRoles,
     load_average: { before: loadBefore, after: loadAverage() },
@@ -390,6 +403,7 @@ function printTarget(name: string, t: TargetResult): void {
   if (t.heap) console.log(`isolate heap after GC: ${(t.heap.before_bytes / 1048576).toFixed(2)} MB before, ${(t.heap.after_bytes / 1048576).toFixed(2)} MB after ${t.heap.calls_between} calls`);
   console.log("CPU budget per process, read at c=32 (ms per call, % of one core):");
   for (const [role, v] of Object.entries(t.cpu_budget_c32_read)) console.log(`  ${role.padEnd(44)} ${f2(v.ms_per_call)} ms  ${f0(v.core_percent, 4)} %`);
+  console.log(`local D1 alone: one audit insert takes ${f2(t.local_d1_insert.wall_ms, 0)} ms and ${f2(t.local_d1_insert.process_cpu_ms, 0)} ms of the gateway process's CPU (a call writes two rows: intent and completion)`);
 }
 
 function printProfiles(name: string, t: TargetResult): void {
