@@ -40,7 +40,9 @@ export default defineConfig({
                 NEON_LOCAL_ENDPOINT: "",
                 // Present but unreachable: a tool on it that the deployment does not bind must be refused before any
                 // connection is tried (test/worker/credentials.test.ts).
-                DB_URL_DIAGNOSTIC: "postgresql://gatehouse_diagnostic:unused@127.0.0.1:9/gatehouse",
+                DB_URL_DIAGNOSTIC: "postgresql://gatehouse_broker:unused@127.0.0.1:9/gatehouse",
+                // wrangler.toml makes DB_URL_DIAGNOSTIC dynamic, which needs this key (a fixed test value, 32 bytes).
+                DYNAMIC_ROLE_KEY: "q6l8zRkXw0cAN3V0mB1yN5lRrX5hY8cJ0m2G4a7oT9s",
                 // The deployment's operators read every audit row (test/worker/audit-scope.test.ts).
                 OPERATORS: "ops@example.com",
                 // The one-time first-policy secret (test/worker/admin-bootstrap.test.ts).

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import type { RolePasswords } from "./setup-db";
 import { generatePassword, generateSigningJwk } from "./signing-key";
@@ -15,15 +16,21 @@ export interface LocalSecrets {
   devSecret?: string;
   /** AUDIT_ANCHOR_KEY: signs the audit chain's head (docs/audit.md "Anchoring"). */
   anchorKey?: string;
+  /** gatehouse_broker's password: DB_URL_DIAGNOSTIC, dynamic in the demo, is the broker's connection string. */
+  brokerPassword?: string;
+  /** DYNAMIC_ROLE_KEY: derives the per-token logins' passwords (base64url of 32 random bytes). */
+  dynamicRoleKey?: string;
 }
 
 export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
   if (existsSync(file)) {
     const secrets = JSON.parse(await readFile(file, "utf8")) as LocalSecrets;
-    if (secrets.taskClient && secrets.devSecret && secrets.anchorKey) return secrets;
+    if (secrets.taskClient && secrets.devSecret && secrets.anchorKey && secrets.brokerPassword && secrets.dynamicRoleKey) return secrets;
     secrets.taskClient ??= newTaskClient();
     secrets.devSecret ??= generatePassword();
     secrets.anchorKey ??= generateSigningJwk();
+    secrets.brokerPassword ??= generatePassword();
+    secrets.dynamicRoleKey ??= generateRoleKey();
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     return secrets;
   }
@@ -34,10 +41,16 @@ export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
     taskClient: newTaskClient(),
     devSecret: generatePassword(),
     anchorKey: generateSigningJwk(),
+    brokerPassword: generatePassword(),
+    dynamicRoleKey: generateRoleKey(),
   };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+function generateRoleKey(): string {
+  return randomBytes(32).toString("base64url");
 }
 
 function newTaskClient(): { clientId: string; clientSecret: string } {

@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { startPostgres, type LocalPostgres } from "./postgres";
-import { roleConnectionString, setupDatabase } from "./setup-db";
+import { brokerConnectionString, roleConnectionString, setupDatabase } from "./setup-db";
 import { startNeonEndpoint, type NeonEndpoint } from "./neon-http/server";
 import { dotenv, loadOrCreateSecrets, type LocalSecrets } from "./secrets";
 import { migrateLocalD1 } from "./d1";
@@ -43,6 +43,11 @@ export interface Stack {
   secrets: LocalSecrets;
   /** Connection strings of the tier roles, for tests that compare with direct SQL. */
   roleUrls: { reporting: string; diagnostic: string; writer: string };
+  /**
+   * The broker's connection string: the demo's DB_URL_DIAGNOSTIC, dynamic in wrangler.toml's DATABASE_CREDENTIALS,
+   * so each token's execute_sql runs as its own gh_… login that inherits gatehouse_diagnostic.
+   */
+  brokerUrl: string;
   stop(): Promise<void>;
 }
 
@@ -71,7 +76,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       startPostgres({ dataDir: join(opts.stateDir, "postgres"), port: opts.ports.postgres, superuserPassword: secrets.superuserPassword, ...(opts.log ? { log: opts.log } : {}) }),
     );
     stops.push(() => postgres.stop());
-    await timed("roles, demo schema and data applied", () => setupDatabase(postgres.superuserUrl, { database: DATABASE, passwords: secrets.rolePasswords, testAids: true }));
+    await timed("roles, demo schema and data applied", () =>
+      setupDatabase(postgres.superuserUrl, { database: DATABASE, passwords: secrets.rolePasswords, brokerPassword: secrets.brokerPassword!, testAids: true }),
+    );
     const neon: NeonEndpoint = await timed(`neon http endpoint on 127.0.0.1:${opts.ports.neon}`, () =>
       startNeonEndpoint({ port: opts.ports.neon, pgHost: "127.0.0.1", pgPort: postgres.port, ...(opts.log ? { log: opts.log } : {}), ...(opts.neonTestHooks ? { testHooks: true } : {}) }),
     );
@@ -82,6 +89,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       diagnostic: roleConnectionString("diagnostic", secrets.rolePasswords.diagnostic, DATABASE),
       writer: roleConnectionString("writer", secrets.rolePasswords.writer, DATABASE),
     };
+    const brokerUrl = brokerConnectionString(secrets.brokerPassword!, DATABASE);
     const deployment = opts.deployment;
     const workerUrl = deployment?.publicOrigin ?? `http://127.0.0.1:${opts.ports.worker}`;
     await writeFile(
@@ -92,7 +100,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         SIGNING_KEY: secrets.signingKey,
         AUDIT_ANCHOR_KEY: secrets.anchorKey!,
         DB_URL_REPORTING: roleUrls.reporting,
-        DB_URL_DIAGNOSTIC: roleUrls.diagnostic,
+        DB_URL_DIAGNOSTIC: brokerUrl,
+        DYNAMIC_ROLE_KEY: secrets.dynamicRoleKey!,
         DB_URL_WRITER: roleUrls.writer,
         ...opts.extraVars,
       }),
@@ -120,7 +129,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       for (const file of opts.policies) await timed(`policy ${file} applied`, () => applyPolicyFile(dev, file));
       await createDemoTaskClient(dev, secrets);
     }
-    return { workerUrl, mcpUrl: `${workerUrl}/mcp`, neonUrl: neon.url, postgres, secrets, roleUrls, stop: stopAll };
+    return { workerUrl, mcpUrl: `${workerUrl}/mcp`, neonUrl: neon.url, postgres, secrets, roleUrls, brokerUrl, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

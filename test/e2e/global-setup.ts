@@ -57,7 +57,7 @@ export async function setup(project: TestProject): Promise<void> {
         DATABASE_CREDENTIALS: JSON.stringify({
           DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "e2e"] },
           DB_URL_NOT_SET: { tier: "read", workspaces: ["e2e"] },
-          DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "e2e"] },
+          DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "e2e"], mode: "dynamic", role: "gatehouse_diagnostic" },
           DB_URL_WRITER: { tier: "write", workspaces: ["demo", "e2e"] },
         }),
         OIDC_ISSUER: idp.issuer,
