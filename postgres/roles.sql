@@ -142,7 +142,7 @@ DECLARE
   m record;
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = broker) THEN
-    EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT CREATEROLE CONNECTION LIMIT 10', broker);
+    EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT CREATEROLE CONNECTION LIMIT 64', broker);
   END IF;
   SELECT * INTO cur FROM pg_roles WHERE rolname = broker;
 
@@ -155,7 +155,8 @@ BEGIN
   IF cur.rolinherit THEN EXECUTE format('ALTER ROLE %I NOINHERIT', broker); END IF;
   IF NOT cur.rolcreaterole THEN EXECUTE format('ALTER ROLE %I CREATEROLE', broker); END IF;
   IF NOT cur.rolcanlogin THEN EXECUTE format('ALTER ROLE %I LOGIN', broker); END IF;
-  IF cur.rolconnlimit <> 10 THEN EXECUTE format('ALTER ROLE %I CONNECTION LIMIT 10', broker); END IF;
+  -- Room for the first calls of many fresh tokens at once (each needs one broker connection for ensure_login).
+  IF cur.rolconnlimit <> 64 THEN EXECUTE format('ALTER ROLE %I CONNECTION LIMIT 64', broker); END IF;
 
   FOR m IN
     SELECT g.rolname AS granted, gr.rolname AS grantor, am.admin_option, am.inherit_option, am.set_option
