@@ -27,7 +27,7 @@
 -- of its own per access token, `gh_<16 hex>`, made on first use by the broker login `gatehouse_broker` through
 -- the functions of schema gatehouse_broker (created below, in the database this file runs in; the broker's
 -- connection string must name this database). Each such login INHERITs its tier role and may not SET ROLE to it,
--- carries the tier role's settings, CONNECTION LIMIT 4, and VALID UNTIL = the token's expiry plus a grace;
+-- carries the tier role's settings, CONNECTION LIMIT 10, and VALID UNTIL = the token's expiry plus a grace;
 -- revoke_logins makes it NOLOGIN and terminates its backends, sweep_logins drops it once expired.
 -- Set the broker's password like a tier role's: ALTER ROLE gatehouse_broker PASSWORD '<long random secret>'.
 --
@@ -352,8 +352,10 @@ BEGIN
     RETURN 'revoked';
   END IF;
 
+  -- CONNECTION LIMIT 10: the SQL-over-HTTP endpoint's connections per login (local/neon-http/limits.ts), so one
+  -- token's concurrent calls queue in that pool instead of failing with 53300; a leaked login holds at most 10.
   EXECUTE format('CREATE ROLE %I LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS '
-                 'CONNECTION LIMIT 4 PASSWORD %L VALID UNTIL %L', p_role, p_verifier, p_valid_until);
+                 'CONNECTION LIMIT 10 PASSWORD %L VALID UNTIL %L', p_role, p_verifier, p_valid_until);
   EXECUTE format('GRANT %I TO %I WITH INHERIT TRUE, SET FALSE', p_tier_role, p_role);
   -- The tier role's own settings (this file's timeouts, read-only default, work_mem, temp_file_limit, and any
   -- search_path an operator set), cluster-wide and for this database. A setting the caller may not set fails

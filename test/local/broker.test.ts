@@ -150,7 +150,7 @@ describe("ensure_login, as the broker", () => {
         rolcreaterole: false,
         rolreplication: false,
         rolbypassrls: false,
-        rolconnlimit: 4,
+        rolconnlimit: 10,
         rolvaliduntil: validUntil,
       },
     ]);
