@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort } from "../../local/postgres";
-import { startStack, type Stack } from "../../local/stack";
+import { DATABASE, startStack, type Stack } from "../../local/stack";
+import { loadOrCreateSecrets } from "../../local/secrets";
+import { roleConnectionString } from "../../local/setup-db";
 import { ROOT } from "../../local/wrangler";
 import { startWebhookReceiver } from "../support/webhook-receiver";
 import { startOtlpReceiver } from "../support/otlp-receiver";
@@ -17,6 +19,8 @@ declare module "vitest" {
       neonUrl: string;
       roleUrls: { reporting: string; diagnostic: string; writer: string };
       pg: { port: number; superuserUrl: string; rolePasswords: { reporting: string; diagnostic: string; writer: string } };
+      /** DYNAMIC_ROLE_KEY, to derive a token's database login and connect as it directly (dynamic credentials). */
+      dynamicRoleKey: string;
       stateDir: string;
       signingKey: string;
       taskClient: { clientId: string; clientSecret: string };
@@ -45,6 +49,8 @@ export async function setup(project: TestProject): Promise<void> {
   idp = await startTestOidcProvider({ port: await freePort(), redirectUri: `http://127.0.0.1:${ports.worker}/authorize/oidc/callback` });
   webhook = await startWebhookReceiver(await freePort());
   otlp = await startOtlpReceiver(await freePort());
+  // The stack reads the same file: the static sql credential below is the tier role's own login.
+  const secrets = await loadOrCreateSecrets(join(stateDir, "secrets.json"));
   try {
     stack = await startStack({
       stateDir,
@@ -58,8 +64,10 @@ export async function setup(project: TestProject): Promise<void> {
           DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "e2e"] },
           DB_URL_NOT_SET: { tier: "read", workspaces: ["e2e"] },
           DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "e2e"], mode: "dynamic", role: "gatehouse_diagnostic" },
+          DB_URL_STATIC_SQL: { tier: "sql", workspaces: ["e2e"] },
           DB_URL_WRITER: { tier: "write", workspaces: ["demo", "e2e"] },
         }),
+        DB_URL_STATIC_SQL: roleConnectionString("diagnostic", secrets.rolePasswords.diagnostic, DATABASE),
         OIDC_ISSUER: idp.issuer,
         OIDC_CLIENT_ID: idp.clientId,
         OIDC_CLIENT_SECRET: idp.clientSecret,
@@ -83,6 +91,7 @@ export async function setup(project: TestProject): Promise<void> {
     neonUrl: stack.neonUrl,
     roleUrls: stack.roleUrls,
     pg: { port: stack.postgres.port, superuserUrl: stack.postgres.superuserUrl, rolePasswords: stack.secrets.rolePasswords },
+    dynamicRoleKey: stack.secrets.dynamicRoleKey!,
     stateDir,
     signingKey: stack.secrets.signingKey,
     taskClient: stack.secrets.taskClient!,
