@@ -2,6 +2,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runWrangler } from "../../local/wrangler";
 import { callTool, pgQuery, stack, statementsByRole, text, userToken } from "./support";
+import { jwtPayload } from "../support/d1";
+import { dynamicRoleName } from "../../src/tools/dynamic-login";
 
 const d1 = (sql: string) => runWrangler(["d1", "execute", "DB", "--local", "--persist-to", join(stack.stateDir, "wrangler"), "--command", sql]);
 const REFUSED = "The call was refused because the audit log is unavailable. Nothing was run. Try again later.";
@@ -28,10 +30,14 @@ describe("D1 refuses the audit insert", () => {
     } finally {
       await d1("DROP TRIGGER audit_down;");
     }
-    // The control: the same calls with D1 healthy do reach Postgres, so the check above can see them.
+    // The control: the same calls with D1 healthy do reach Postgres, so the check above can see them. execute_sql is
+    // dynamic: pg_stat_statements attributes it to the token's own login, which inherits gatehouse_diagnostic.
     const ok = await callTool(token, "execute_sql", { sql: SQL });
     expect(ok.result?.isError).toBeFalsy();
     const after = await statementsByRole();
     expect(after.gatehouse_diagnostic).toBeGreaterThan(0);
+    const login = await dynamicRoleName(jwtPayload(token).jti as string, "gatehouse_diagnostic");
+    const ran = await pgQuery<{ query: string }>("SELECT s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = $1", [login]);
+    expect(ran.some((r) => r.query.includes("reporting.revenue_summary"))).toBe(true);
   });
 });

@@ -50,7 +50,8 @@ export async function setup(project: TestProject): Promise<void> {
     extraVars: {
       DATABASE_CREDENTIALS: JSON.stringify({
         DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "resilience"] },
-        DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "resilience"] },
+        // Dynamic, as in the demo: the stack's DB_URL_DIAGNOSTIC is the broker's, each token runs as its own login.
+        DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "resilience"], mode: "dynamic", role: "gatehouse_diagnostic" },
         DB_URL_WRITER: { tier: "write", workspaces: ["demo", "resilience"] },
       }),
     },

@@ -75,10 +75,20 @@ export async function pgQuery<T extends pg.QueryResultRow>(sql: string, params: 
   }
 }
 
-/** Statements Postgres has executed for the gateway's tier roles since the last reset, per role. */
+/**
+ * Statements Postgres has executed for the gateway's tier roles since the last reset, per tier role. A per-token login
+ * of a dynamic credential (gh_…) counts for the tier role it inherits; the broker (gatehouse_broker, which creates,
+ * revokes and sweeps those logins, also from the minute cron) runs no tool statement and is left out.
+ */
 export async function statementsByRole(): Promise<Record<string, number>> {
   const rows = await pgQuery<{ role: string; calls: string }>(
-    "SELECT r.rolname AS role, sum(s.calls)::text AS calls FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname LIKE 'gatehouse\\_%' GROUP BY r.rolname",
+    `SELECT coalesce(t.rolname, r.rolname) AS role, sum(s.calls)::text AS calls
+     FROM pg_stat_statements s
+     JOIN pg_roles r ON r.oid = s.userid
+     LEFT JOIN pg_auth_members m ON m.member = r.oid AND r.rolname LIKE 'gh\\_%'
+     LEFT JOIN pg_roles t ON t.oid = m.roleid
+     WHERE (r.rolname LIKE 'gatehouse\\_%' AND r.rolname <> 'gatehouse_broker') OR r.rolname LIKE 'gh\\_%'
+     GROUP BY 1`,
   );
   return Object.fromEntries(rows.map((r) => [r.role, Number(r.calls)]));
 }
