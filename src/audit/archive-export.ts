@@ -13,6 +13,7 @@ const COLUMN: Record<string, string> = {
   event: "event",
   session: "session_id",
   jti: "token_jti",
+  login: "db_login",
   workspace: "workspace",
 };
 

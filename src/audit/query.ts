@@ -7,6 +7,8 @@ export const AUDIT_FILTERS = {
   event: "event = ?",
   session: "session_id = ?",
   jti: "token_jti = ?",
+  /** A dynamic credential's per-token Postgres login (gh_…), as Postgres' logs and views name it. */
+  login: "db_login = ?",
   workspace: "workspace = ?",
   from: "time >= ?",
   to: "time < ?",
