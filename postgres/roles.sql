@@ -447,7 +447,8 @@ $fn$;
 -- now() - p_grace, revoked or not: the ledger's rows and any gh_<16 hex> role the caller made that has no row.
 -- For each: terminate its backends, DROP OWNED (it should own nothing), DROP ROLE, delete the row. At most 500
 -- per call, oldest first; returns how many roles were dropped. A role that still owns objects in another
--- database is left (with a WARNING) for an operator.
+-- database is left (with a WARNING) for an operator. A negative grace judges expiry by a clock ahead of the
+-- database's (the Worker passes its own clock's view; the broker could drop its logins anyway).
 CREATE OR REPLACE FUNCTION gatehouse_broker.sweep_logins(p_grace interval)
 RETURNS integer
 LANGUAGE plpgsql
@@ -459,8 +460,8 @@ DECLARE
   target record;
   dropped integer := 0;
 BEGIN
-  IF p_grace IS NULL OR p_grace < interval '0' THEN
-    RAISE EXCEPTION 'the grace must be a non-negative interval' USING ERRCODE = '22023';
+  IF p_grace IS NULL THEN
+    RAISE EXCEPTION 'the grace is required' USING ERRCODE = '22023';
   END IF;
   FOR target IN
     SELECT coalesce(r.rolname, d.role) AS role, r.oid

@@ -26,6 +26,7 @@ import { CONSOLE_ABSOLUTE_SECONDS, CONSOLE_CLIENT_ID, CONSOLE_LOGIN_SECONDS, CON
 import { endConsoleSession, insertConsoleSession, insertLogin, takeLogin } from "./store-d1";
 import { ensureConsoleClient } from "../oauth/listing-d1";
 import { logFailure } from "../lib/background";
+import { endDatabaseLogins } from "../oauth/database-logins";
 
 /**
  * The web console (`/console`): server-rendered pages for approvers and admins. It signs in through Gatehouse's
@@ -153,7 +154,10 @@ consoleRoutes.get("/callback", async (c) => {
 consoleRoutes.post("/logout", (c) =>
   signedIn(c, async (user) => {
     const oauthSession = await endConsoleSession(c.env.DB, user.sessionHash);
-    if (oauthSession) await revokeSession(c.env.DB, oauthSession, "console_sign_out", user.principal, nowSeconds());
+    if (oauthSession) {
+      await revokeSession(c.env.DB, oauthSession, "console_sign_out", user.principal, nowSeconds());
+      await endDatabaseLogins(c, { kind: "session", value: oauthSession, workspace: user.workspace }, { principal: user.principal });
+    }
     await recordOAuthEvent(c, {
       event: "console.sign_out",
       outcome: "ok",

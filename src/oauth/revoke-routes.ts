@@ -9,6 +9,7 @@ import { loadKeyRing } from "./keys";
 import { OAuthError } from "./oauth-error";
 import { hashSecret } from "./secrets";
 import { getRefresh, getSession, revocationStatements, revokeSessionStatements } from "./store-d1";
+import { endDatabaseLogins } from "./database-logins";
 
 export const revokeRoutes = new Hono<AppEnv>();
 
@@ -39,6 +40,7 @@ revokeRoutes.post("/", async (c) => {
             workspace: session.workspace_id,
           }),
         ]);
+        await endDatabaseLogins(c, { kind: "session", value: session.id, workspace: session.workspace_id }, { clientId: client.client_id });
         return c.body(null, 200);
       }
     }
@@ -59,6 +61,7 @@ revokeRoutes.post("/", async (c) => {
           workspace: verified.claims.ws,
         }),
       ]);
+      await endDatabaseLogins(c, { kind: "token", value: verified.claims.jti, workspace: verified.claims.ws }, { clientId: client.client_id });
     }
     return c.body(null, 200);
   } catch (e) {

@@ -18,6 +18,7 @@ import { hashSecret, newRefreshToken } from "./secrets";
 import { DEFAULT_SESSION_POLICY, refreshDecision, sessionState } from "./session-policy";
 import { consumeCode, createSession, getRefresh, getSession, isTaskClientRevoked, revokeSession, rotateRefresh, touchClient, type ClientRow, type SessionRow } from "./store-d1";
 import { logFailure } from "../lib/background";
+import { endDatabaseLogins } from "./database-logins";
 
 export const tokenRoutes = new Hono<AppEnv>();
 
@@ -72,6 +73,7 @@ async function authorizationCode(c: Context<AppEnv>, form: URLSearchParams, clie
   if (!first) {
     // RFC 6749 §4.1.2: a replayed code should revoke what the first use issued.
     await revokeSession(c.env.DB, row.session_id, "code_replay", "gatehouse", now);
+    await endDatabaseLogins(c, { kind: "session", value: row.session_id, workspace: row.workspace_id }, { clientId: client.client_id });
     throw new OAuthError("invalid_grant", "The authorization code is invalid.", "code_replay");
   }
   if (row.client_id !== client.client_id) throw new OAuthError("invalid_grant", "The authorization code is invalid.", "code_of_another_client");
@@ -189,6 +191,7 @@ async function stillGranted(c: Context<AppEnv>, session: SessionRow, wanted: str
   if (scope.length === 0 && explicit && allowed.size > 0) throw new OAuthError("invalid_scope", "The requested scope is no longer granted.", "scope_withdrawn");
   if (scope.length === 0) {
     await revokeSession(c.env.DB, session.id, "access_withdrawn", "gatehouse", now);
+    await endDatabaseLogins(c, { kind: "session", value: session.id, workspace: session.workspace_id }, { clientId: session.client_id });
     throw new OAuthError("invalid_grant", "Your access has changed. Sign in again.", "access_withdrawn");
   }
   return scope.join(" ");
@@ -214,6 +217,7 @@ async function graceOrReuse(c: Context<AppEnv>, presented: string, sealed: strin
 
 async function reuseDetected(c: Context<AppEnv>, session: SessionRow, now: number, reason: "refresh_token_reuse" | "refresh_grace_other_requester"): Promise<Response> {
   await revokeSession(c.env.DB, session.id, reason, "gatehouse", now);
+  await endDatabaseLogins(c, { kind: "session", value: session.id, workspace: session.workspace_id }, { clientId: session.client_id });
   throw new OAuthError("invalid_grant", "The refresh token is invalid.", reason);
 }
 

@@ -5,7 +5,9 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { BROKER_ROLE, TIER_ROLES, setupDatabase } from "../../local/setup-db";
+import { BROKER_ROLE, TIER_ROLES, brokerConnectionString, setupDatabase } from "../../local/setup-db";
+import { revokeLogins, sweepLogins } from "../../src/tools/broker-admin";
+import { configureNeon } from "../../src/tools/neon";
 
 const DATABASE = "gatehouse_broker_test";
 // local/setup-db.ts's lock (in the `postgres` database): held while a test changes a tier role's settings, which
@@ -367,7 +369,12 @@ describe("sweep_logins", () => {
     expect(await roleExists(withinGrace.role)).toBe(false);
     expect(await roleExists(foreign)).toBe(true);
     await superuser.query(`DROP ROLE ${foreign}`);
-    expect(await sqlstate(sweep("-1 seconds"))).toBe("22023");
+    // A negative grace judges by a clock that is ahead (the gateway's, moved by POST /dev/clock in development).
+    const soon = newLogin();
+    expect(await ensure(soon, { validUntil: new Date(Date.now() + 30_000) })).toBe("created");
+    await sweep("-60 seconds");
+    expect(await roleExists(soon.role)).toBe(false);
+    expect(await sqlstate(broker.query("SELECT gatehouse_broker.sweep_logins(NULL)"))).toBe("22023");
   });
 });
 
@@ -477,5 +484,23 @@ describe("between two logins of one tier", () => {
     expect(still).toEqual([{ state: "active", query: "SELECT pg_sleep($1)" }]);
     await superuser.query("SELECT pg_cancel_backend($1)", [running.pid]);
     expect(await running.done).toBe("57014");
+  });
+});
+
+describe("the Worker's adapters (src/tools/broker-admin.ts) through the local Neon endpoint", () => {
+  it("revokeLogins revokes by token and sweepLogins drops with a grace in seconds; a wrong broker password is a db_error", async () => {
+    configureNeon(inject("neonHttp").endpointUrl);
+    const url = brokerConnectionString(brokerPassword, DATABASE);
+    const login = newLogin();
+    expect(await ensure(login)).toBe("created");
+    expect(await revokeLogins(url, { kind: "token", value: login.jtiHash, workspace: WORKSPACE }, 5000)).toEqual({ ok: true, count: 1 });
+    expect(await revokeLogins(url, { kind: "token", value: login.jtiHash, workspace: WORKSPACE }, 5000)).toEqual({ ok: true, count: 0 });
+    const expired = newLogin();
+    expect(await ensure(expired, { validUntil: new Date(Date.now() - 90_000) })).toBe("created");
+    const swept = await sweepLogins(url, 60, 5000);
+    expect(swept.ok && swept.count >= 1).toBe(true);
+    expect(await roleExists(expired.role)).toBe(false);
+    expect(await roleExists(login.role)).toBe(true);
+    expect(await sweepLogins(brokerConnectionString("wrong-password", DATABASE), 60, 5000)).toEqual({ ok: false, kind: "db_error", sqlstate: "28P01" });
   });
 });
