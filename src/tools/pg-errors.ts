@@ -17,6 +17,11 @@ export function mapSqlState(code: string | undefined, ctx: { timeoutMs: number }
   if (c.startsWith("22")) return { rule: "invalid_value", message: "An argument value was not valid for the query (data exception)." };
   if (c.startsWith("23")) return { rule: "constraint", message: "The change would violate a database constraint." };
   if (c.startsWith("53") || c.startsWith("54")) return { rule: "resource_limit", message: "The query needed more resources than the database allows. Aggregate or filter in SQL." };
+  // admin_shutdown: the backend was terminated (pg_terminate_backend, which revoking a dynamic login does, or a
+  // shutdown); its transaction is rolled back.
+  if (c === "57P01") {
+    return { rule: "terminated", message: "The database ended this query before it finished (a revocation of this access, an administrator or a shutdown terminated its connection). Nothing was changed." };
+  }
   if (c.startsWith("08") || c.startsWith("57P") || c === "28P01" || c === "28000" || c === "3D000") return { rule: "unavailable", message: "The database is unavailable right now. Try again later." };
   if (c.startsWith("42")) return { rule: "query_error", message: `The query is not valid for this database (SQLSTATE ${c}).` };
   return { rule: "database_error", message: c ? `The database returned an error (SQLSTATE ${c}).` : "The database could not be reached." };

@@ -15,6 +15,10 @@ describe("mapSqlState", () => {
   ])("maps %s to %s", (code, rule) => {
     expect(mapSqlState(code, { timeoutMs: 100 }).rule).toBe(rule);
   });
+  it("says a terminated backend (57P01: pg_terminate_backend, as revoking a dynamic login does, or a shutdown) ended the query", () => {
+    expect(mapSqlState("57P01", { timeoutMs: 100 })).toEqual({ rule: "terminated", message: expect.stringContaining("revocation of this access") });
+    expect(mapSqlState("57P03", { timeoutMs: 100 }).rule).toBe("unavailable");
+  });
   it("states the tool's time limit on a timeout", () => {
     expect(mapSqlState("57014", { timeoutMs: 1500 }).message).toContain("1500 ms");
   });
