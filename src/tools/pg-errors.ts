@@ -20,7 +20,10 @@ export function mapSqlState(code: string | undefined, ctx: { timeoutMs: number }
   // admin_shutdown: the backend was terminated (pg_terminate_backend, which revoking a dynamic login does, or a
   // shutdown); its transaction is rolled back.
   if (c === "57P01") {
-    return { rule: "terminated", message: "The database ended this query before it finished (a revocation of this access, an administrator or a shutdown terminated its connection). Nothing was changed." };
+    return {
+      rule: "terminated",
+      message: "The database ended this query before it finished (a revocation of this access, an administrator or a shutdown terminated its connection). Nothing was changed.",
+    };
   }
   if (c.startsWith("08") || c.startsWith("57P") || c === "28P01" || c === "28000" || c === "3D000") return { rule: "unavailable", message: "The database is unavailable right now. Try again later." };
   if (c.startsWith("42")) return { rule: "query_error", message: `The query is not valid for this database (SQLSTATE ${c}).` };
