@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import pg from "pg";
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { freePort } from "../local/postgres";
 import { ROOT } from "../local/wrangler";
@@ -36,7 +37,7 @@ const COUNTS = { warmup: n(200), c1: n(500), c1Other: n(200), concurrent: n(500)
 const CONCURRENCY = [8, 32];
 const PROFILE_INTERVAL_US = 200;
 
-type KindName = "read" | "execute_sql" | "refused" | "tools_list" | "unauthorized";
+type KindName = "read" | "read_login" | "execute_sql" | "refused" | "tools_list" | "unauthorized";
 interface Kind {
   name: KindName;
   label: string;
@@ -99,6 +100,14 @@ function kinds(base: Base, token: string): Kind[] {
       concurrent: true,
     },
     {
+      // The same statement through a dynamic credential: the call runs as the token's own Postgres login.
+      name: "read_login",
+      label: "read on a per-token login",
+      ...rpc("tools/call", { name: "revenue_summary_login", arguments: {} }, token),
+      check: has16,
+      concurrent: false,
+    },
+    {
       name: "execute_sql",
       label: "execute_sql (16 rows)",
       ...rpc("tools/call", { name: "execute_sql", arguments: { sql: ADHOC_SQL } }, token),
@@ -136,6 +145,7 @@ async function drive(f: () => Promise<void>, count: number, concurrency: number)
 
 function gatewayCall(client: Client, kind: Kind, extraHeaders: Record<string, string> = {}): () => Promise<void> {
   const headers = { ...kind.headers, ...extraHeaders };
+  if (kind.name === "read_login" && headers.Authorization) tokensWithLogins.add(headers.Authorization);
   return async () => {
     const r = await client.post("/mcp", headers, kind.body);
     if (!kind.check(r)) throw new Error(`${kind.name}: unexpected answer ${r.status} ${r.body.slice(0, 300)}`);
@@ -193,9 +203,74 @@ interface TargetResult {
   cpu_budget_c32_read: Record<string, { ms_per_call: number; core_percent: number }>;
   /** One audit insert into the local D1 on its own: wall time as the isolate saw it, and the gateway process's CPU. */
   local_d1_insert: { wall_ms: number; process_cpu_ms: number };
+  dynamic_logins: DynamicLogins;
   heap: { before_bytes: number; after_bytes: number; calls_between: number } | undefined;
   gateway_roles: string[];
   load_average: { before: number[]; after: number[] };
+}
+
+/** Tokens of this run that made a call on the dynamic credential, across targets (they share one Postgres). */
+const tokensWithLogins = new Set<string>();
+
+interface DynamicLogins {
+  /** First call of a fresh token (p50 over the tokens): on the static credential, and on the dynamic one (creates the login). */
+  first_call_static_p50: number;
+  first_call_dynamic_p50: number;
+  /** The same token's second dynamic call (the login exists). */
+  second_call_dynamic_p50: number;
+  tokens: number;
+  /** c=32 on the dynamic credential, 32 fresh tokens at once (each creates its login on its first call). */
+  c32: { tokens: number; calls: number; calls_per_s: number };
+  /** Live per-token logins in Postgres after that, against the run's tokens that made a dynamic call. */
+  live_logins: number;
+  tokens_with_logins: number;
+}
+
+/**
+ * Dynamic credentials (docs/database-credentials.md): what the first call of a token costs when it creates the
+ * token's Postgres login, against a first call on a static credential and the token's next call; then 32 fresh
+ * tokens at c=32, and the number of live logins against the number of tokens that made a dynamic call.
+ */
+async function measureDynamicLogins(client: Client, dev: { workerUrl: string; devSecret: string }, base: Base): Promise<DynamicLogins> {
+  const TOKENS = 16;
+  const first: number[] = [];
+  const firstStatic: number[] = [];
+  const second: number[] = [];
+  const timed = async (k: Kind) => {
+    const t = performance.now();
+    await gatewayCall(client, k)();
+    return performance.now() - t;
+  };
+  for (let i = 0; i < TOKENS; i++) {
+    const ks = kinds(base, await devToken(dev, { user: "bench@example.com", workspace: "bench" }));
+    const kindOf = (name: KindName) => ks.find((k) => k.name === name)!;
+    firstStatic.push(await timed(kindOf("read")));
+    first.push(await timed(kindOf("read_login")));
+    second.push(await timed(kindOf("read_login")));
+  }
+  const PER_TOKEN = 8;
+  const c32Tokens = await Promise.all(Array.from({ length: 32 }, () => devToken(dev, { user: "bench@example.com", workspace: "bench" })));
+  const t0 = performance.now();
+  await Promise.all(
+    c32Tokens.map(async (token) => {
+      const k = kinds(base, token).find((x) => x.name === "read_login")!;
+      for (let i = 0; i < PER_TOKEN; i++) await gatewayCall(client, k)();
+    }),
+  );
+  const wall = performance.now() - t0;
+  const db = new pg.Client({ connectionString: base.postgres.superuserUrl });
+  await db.connect();
+  const live = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_roles WHERE rolname ~ '^gh_[0-9a-f]{16}$' AND rolcanlogin");
+  await db.end();
+  return {
+    first_call_static_p50: summarize(firstStatic).p50,
+    first_call_dynamic_p50: summarize(first).p50,
+    second_call_dynamic_p50: summarize(second).p50,
+    tokens: TOKENS,
+    c32: { tokens: c32Tokens.length, calls: c32Tokens.length * PER_TOKEN, calls_per_s: ((c32Tokens.length * PER_TOKEN) / wall) * 1000 },
+    live_logins: live.rows[0]?.n ?? 0,
+    tokens_with_logins: tokensWithLogins.size,
+  };
 }
 
 async function suite(target: Target, base: Base, resultsDir: string, stamp: string): Promise<TargetResult> {
@@ -317,6 +392,8 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
   const insertCpu = cpuDelta(d0, d1, INSERTS);
   const localD1Insert = { wall_ms: insertWall, process_cpu_ms: gatewayRoles.reduce((a, r) => a + (insertCpu[r] ?? 0), 0) };
 
+  const dynamicLogins = await measureDynamicLogins(client, dev, base);
+
   // Isolate CPU per call from a V8 CPU profile of the user Worker, one profile per call kind.
   process.stdout.write(" profile");
   const profiler = await Inspector.connect(target.inspectorPort, "gatehouse");
@@ -350,6 +427,7 @@ async function suite(target: Target, base: Base, resultsDir: string, stamp: stri
     kinds: out,
     cpu_budget_c32_read: budget,
     local_d1_insert: localD1Insert,
+    dynamic_logins: dynamicLogins,
     heap: { before_bytes: heapBefore.usedBytes, after_bytes: heapAfter.usedBytes, calls_between: calls },
     gateway_roles: gatewayRoles,
     load_average: { before: loadBefore, after: loadAverage() },
@@ -403,6 +481,10 @@ function printTarget(name: string, t: TargetResult): void {
   if (t.heap) console.log(`isolate heap after GC: ${(t.heap.before_bytes / 1048576).toFixed(2)} MB before, ${(t.heap.after_bytes / 1048576).toFixed(2)} MB after ${t.heap.calls_between} calls`);
   console.log("CPU budget per process, read at c=32 (ms per call, % of one core):");
   for (const [role, v] of Object.entries(t.cpu_budget_c32_read)) console.log(`  ${role.padEnd(44)} ${f2(v.ms_per_call)} ms  ${f0(v.core_percent, 4)} %`);
+  const d = t.dynamic_logins;
+  console.log(
+    `dynamic credential: a fresh token's first call ${f2(d.first_call_dynamic_p50, 0)} ms p50 (creates its login; static: ${f2(d.first_call_static_p50, 0)} ms), its next call ${f2(d.second_call_dynamic_p50, 0)} ms (${d.tokens} tokens); ${d.c32.tokens} fresh tokens at c=32: ${f0(d.c32.calls_per_s, 0)} calls/s; live logins ${d.live_logins} for ${d.tokens_with_logins} tokens that called`,
+  );
   console.log(`local D1 alone: one audit insert takes ${f2(t.local_d1_insert.wall_ms, 0)} ms and ${f2(t.local_d1_insert.process_cpu_ms, 0)} ms of the gateway process's CPU (a call writes two rows: intent and completion)`);
 }
 
@@ -438,6 +520,7 @@ const extraVars = {
     DB_URL_REPORTING: { tier: "read", workspaces: ["demo", "bench"] },
     DB_URL_DIAGNOSTIC: { tier: "sql", workspaces: ["demo", "bench"] },
     DB_URL_WRITER: { tier: "write", workspaces: ["demo"] },
+    DB_URL_REPORTING_LOGIN: { tier: "read", workspaces: ["bench"], mode: "dynamic", role: "gatehouse_reporting" },
   }),
   BENCH_INSTRUMENT: "true",
 };

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startPostgres, type LocalPostgres } from "../local/postgres";
 import { dotenv, loadOrCreateSecrets, type LocalSecrets } from "../local/secrets";
-import { roleConnectionString, setupDatabase } from "../local/setup-db";
+import { brokerConnectionString, roleConnectionString, setupDatabase } from "../local/setup-db";
 import { DATABASE, applyPolicyFile } from "../local/stack";
 import { ROOT, runWrangler, startWranglerDev, type WranglerDev } from "../local/wrangler";
 
@@ -37,7 +37,7 @@ export async function startBase(stateDir: string, ports: { postgres: number; neo
     const secrets = await loadOrCreateSecrets(join(stateDir, "secrets.json"));
     const postgres = await startPostgres({ dataDir: join(stateDir, "postgres"), port: ports.postgres, superuserPassword: secrets.superuserPassword });
     stops.push(() => postgres.stop());
-    await setupDatabase(postgres.superuserUrl, { database: DATABASE, passwords: secrets.rolePasswords, testAids: false });
+    await setupDatabase(postgres.superuserUrl, { database: DATABASE, passwords: secrets.rolePasswords, brokerPassword: secrets.brokerPassword!, testAids: false });
     const neon = await startNeonProcess(postgres.port, ports.neon);
     stops.push(neon.stop);
     const roleUrls = {
@@ -57,6 +57,10 @@ export async function startBase(stateDir: string, ports: { postgres: number; neo
       DB_URL_REPORTING: roleUrls.reporting,
       DB_URL_DIAGNOSTIC: roleUrls.diagnostic,
       DB_URL_WRITER: roleUrls.writer,
+      // The bench's dynamic credential (bench/policy.yaml `revenue_summary_login`): the broker's login, and the key
+      // the per-token logins' passwords are derived with.
+      DB_URL_REPORTING_LOGIN: brokerConnectionString(secrets.brokerPassword!, DATABASE),
+      DYNAMIC_ROLE_KEY: secrets.dynamicRoleKey!,
       ...extraVars,
     };
     return { stateDir, persistTo, postgres, secrets, neonUrl: neon.url, neonPid: neon.pid, roleUrls, vars, stop };
