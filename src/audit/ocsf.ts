@@ -51,7 +51,7 @@ function apiActivity(row: Row): { id: number; name: string } {
   if (event === "tools.list" || event === "mcp.request" || event === "audit.verify" || event === "console.access") return { id: 2, name: "Read" };
   if (event === "client.registered" || event === "client.created" || event === "approval.requested" || event === "proposal.created") return { id: 1, name: "Create" };
   if (event === "policy.applied" || event === "client.rotated" || event.startsWith("proposal.")) return { id: 3, name: "Update" };
-  if (event === "revocation" || event === "token.revoked") return { id: 4, name: "Delete" };
+  if (event === "revocation" || event === "revocation.database" || event === "token.revoked") return { id: 4, name: "Delete" };
   return { id: 99, name: "Other" };
 }
 
