@@ -39,7 +39,9 @@ describe("a dynamic credential without DYNAMIC_ROLE_KEY", () => {
     const res = await fetchKeyless(mcpRequest(call, { token }));
     const body = (await res.json()) as { result: { isError: boolean; content: Array<{ text: string }> } };
     expect(body.result).toMatchObject({ isError: true, content: [{ text: "execute_sql is not available: its database credential is not configured." }] });
-    const row = await env.DB.prepare("SELECT outcome, rule, detail, db_login FROM audit_events WHERE event = 'tool.call' AND tool = 'execute_sql' AND principal = 'user:dana@example.com' ORDER BY seq DESC LIMIT 1").first();
+    const row = await env.DB.prepare(
+      "SELECT outcome, rule, detail, db_login FROM audit_events WHERE event = 'tool.call' AND tool = 'execute_sql' AND principal = 'user:dana@example.com' ORDER BY seq DESC LIMIT 1",
+    ).first();
     expect(row).toEqual({
       outcome: "error",
       rule: "credential_not_bound",
