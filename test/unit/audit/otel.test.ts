@@ -62,6 +62,12 @@ describe("audit events as OpenTelemetry data", () => {
     expect(toolCallSpan({ event: { ...call, event: "tools.list" }, request: { requestId: "r" }, spanId: "b7ad6b7169203331", fallbackTraceId: "1".repeat(32) })).toBeUndefined();
   });
 
+  it("names a dynamic credential's Postgres login beside the database role, and no login for a static one", () => {
+    const dynamic = logRecord({ event: { ...call, dbLogin: "gh_0123456789abcdef" }, request: { requestId: "r1" }, spanId: "b7ad6b7169203331" }, 0);
+    expect(attrs(dynamic.attributes)).toMatchObject({ "gatehouse.db.role": "reporting", "gatehouse.db.login": "gh_0123456789abcdef" });
+    expect(attrs(logRecord({ event: call, request: { requestId: "r1" }, spanId: "b7ad6b7169203331" }, 0).attributes)).not.toHaveProperty("gatehouse.db.login");
+  });
+
   it("reads OTEL_EXPORTER_OTLP_HEADERS as percent-decoded key=value pairs", () => {
     expect(parseOtlpHeaders("api-key=abc%3D1, x-team = core,broken,=x")).toEqual({ "api-key": "abc=1", "x-team": "core" });
   });
