@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { Client as McpClient, type Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -177,6 +178,41 @@ describe("dynamic database credentials: one Postgres login per access token", ()
     expect(results.filter((r) => r.isError).map((r) => r.content[0]?.text)).toEqual([]);
     expect(await pgQuery("SELECT rolname FROM pg_roles WHERE rolname = $1", [role])).toEqual([{ rolname: role }]);
     expect(await pgQuery("SELECT role FROM gatehouse_broker.dynamic_logins WHERE role = $1", [role])).toEqual([{ role }]);
+  });
+
+  it("ends a running query when the broker revokes its login, and then refuses the token's calls as revoked, never re-creating the login", async () => {
+    const token = await devToken(e2e, { user: "dyn-b@example.com", workspace: "e2e" });
+    const c = await client(token);
+    expect((await call(c, "dynamic_sql", QUICK)).isError).toBeFalsy();
+    const role = await roleOf(token);
+    const slow = call(c, "dynamic_sql", SLOW).then((r) => ({ r, at: performance.now() }));
+    await activeBackend(role);
+    // What every revocation path runs once D1 has committed (src/oauth/database-logins.ts), here as the broker itself,
+    // so that the call's own caller-state check still passes: the database side alone must stop it.
+    const broker = new pg.Client({ connectionString: gatehouseUrl });
+    await broker.connect();
+    let revokedAt: number;
+    try {
+      await broker.query("SET ROLE gatehouse_broker");
+      const jtiHash = createHash("sha256").update(jtiOf(token)).digest("hex");
+      revokedAt = performance.now();
+      expect((await broker.query("SELECT gatehouse_broker.revoke_logins('token', $1, 'e2e') AS n", [jtiHash])).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await broker.end();
+    }
+    const ended = await slow;
+    expect(ended.r).toMatchObject({ isError: true, content: [{ text: expect.stringContaining("a revocation of this access") }] });
+    expect(ended.at - revokedAt).toBeLessThan(1000);
+    const next = await call(c, "dynamic_sql", QUICK);
+    expect(next).toMatchObject({ isError: true, content: [{ text: expect.stringContaining("the database login of this access token was revoked") }] });
+    // The latest row is completed once auditRow returns (completions land after the responses); then all three.
+    expect(await auditRow(token, "dynamic_sql")).toMatchObject({ outcome: "error", db_login: role });
+    const row = await readLocalD1<{ rule: string | null }>(
+      e2e.stateDir,
+      `SELECT rule FROM audit_events WHERE token_jti = '${jtiOf(token).replace(/[^A-Za-z0-9_-]/g, "")}' AND tool = 'dynamic_sql' ORDER BY seq`,
+    );
+    expect(row.map((r) => r.rule)).toEqual([null, "terminated", "credential_revoked"]);
+    expect(await pgQuery("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", [role])).toEqual([{ rolcanlogin: false }]);
   });
 
   it("measures the first call and steady-state calls of the dynamic credential against the static one", async () => {
