@@ -37,13 +37,16 @@ const WORKSPACE = /^[a-z][a-z0-9_-]{0,62}$/;
  */
 const ROLE = /^(?!pg_|gh_)[a-z_][a-z0-9_]{0,62}$/;
 const KEYS = ["tier", "workspaces", "mode", "role"];
-/** DYNAMIC_ROLE_KEY: base64url (RFC 4648 §5), optionally padded, of at least 32 bytes (43 characters unpadded). */
-const DYNAMIC_KEY = /^[A-Za-z0-9_-]{43,}={0,2}$/;
+/**
+ * DYNAMIC_ROLE_KEY: base64url (RFC 4648 §5), optionally padded, of at least 32 bytes (43 characters unpadded). The
+ * unpadded length is never 4n + 1: no byte string encodes to it, and decoding it throws (tools/dynamic-login.ts).
+ */
+const DYNAMIC_KEY = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?={0,2}$/;
 
 /** Why `key` (the DYNAMIC_ROLE_KEY secret) cannot derive login passwords, or undefined when it can. */
 export function dynamicKeyProblem(key: unknown): string | undefined {
   if (typeof key !== "string" || key === "") return "the Worker secret DYNAMIC_ROLE_KEY is not set";
-  if (!DYNAMIC_KEY.test(key)) return "the Worker secret DYNAMIC_ROLE_KEY is not base64url of at least 32 random bytes";
+  if (!DYNAMIC_KEY.test(key) || key.replace(/=+$/, "").length < 43) return "the Worker secret DYNAMIC_ROLE_KEY is not base64url of at least 32 random bytes";
   return undefined;
 }
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -101,6 +101,10 @@ describe("DATABASE_CREDENTIALS", () => {
       ["empty", "", "DYNAMIC_ROLE_KEY is not set"],
       ["shorter than 32 bytes", KEY.slice(0, 42), "not base64url of at least 32 random bytes"],
       ["not base64url", `${KEY.slice(0, 42)}+`, "not base64url of at least 32 random bytes"],
+      // 45 = 4·11 + 1 characters encode no whole number of bytes: base64 decoding (atob) throws on it, which would
+      // reject the key import on the call path instead of refusing the binding here.
+      ["of a length no base64 has", `${KEY}ab`, "not base64url of at least 32 random bytes"],
+      ["of such a length, padded", `${KEY}ab=`, "not base64url of at least 32 random bytes"],
     ])("fails closed with the DYNAMIC_ROLE_KEY secret %s: the dynamic binding is refused at apply, the static ones are not", (_name, key, message) => {
       const parsed = parseDatabaseCredentials(dynamic(), key);
       expect(parsed.ok).toBe(true);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createHash, createHmac } from "node:crypto";
+import { dynamicKeyProblem } from "../../../src/policy/credentials";
 import { dynamicRoleName, importRoleKey, LOGIN_ROLE, loginConnectionString, loginPassword, scramVerifier, scramVerifierOf } from "../../../src/tools/dynamic-login";
 
 /** A fixed DYNAMIC_ROLE_KEY (32 bytes, base64url) and the values it derives, pinned (computed independently with Python's hashlib/hmac). */
@@ -41,6 +42,13 @@ describe("dynamic login derivation", () => {
     const clientKey = Buffer.from(proof.map((b, i) => b ^ signature[i]!));
     expect(createHash("sha256").update(clientKey).digest().equals(storedKey)).toBe(true);
     expect(createHmac("sha256", serverKey).update(authMessage).digest("base64")).toBe("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+  });
+
+  it("imports every DYNAMIC_ROLE_KEY the binding check accepts (a key that cannot be imported is refused there, not thrown on the call path)", async () => {
+    for (const tail of ["", "a", "ab", "abc", "abcd", "=", "a=", "ab==", "abc="]) {
+      const key = `${KEY}${tail}`;
+      if (dynamicKeyProblem(key) === undefined) await expect(importRoleKey(key)).resolves.toBeDefined();
+    }
   });
 
   it("puts the login into the broker's connection string, keeping host, database and parameters", () => {
