@@ -312,8 +312,10 @@ BEGIN
   IF p_role IS NULL OR p_role !~ '^gh_[0-9a-f]{16}$' THEN
     RAISE EXCEPTION 'not a dynamic login name: %', p_role USING ERRCODE = '42501';
   END IF;
+  -- Exactly Postgres' verifier form (iterations, base64 salt, 32-byte StoredKey and ServerKey): Postgres stores a
+  -- string it cannot parse as a verifier as a plain password, and the string sent here would then log in.
   IF p_verifier IS NULL
-     OR p_verifier !~ '^SCRAM-SHA-256\$[0-9]{1,7}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}$' THEN
+     OR p_verifier !~ '^SCRAM-SHA-256\$[1-9][0-9]{0,6}:(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$' THEN
     RAISE EXCEPTION 'the password of a dynamic login must be a SCRAM-SHA-256 verifier' USING ERRCODE = '42501';
   END IF;
   SELECT r.oid INTO tier

@@ -259,6 +259,11 @@ describe("ensure_login, as the broker", () => {
       ["an md5 password", { ...ok, verifier: `md5${"0".repeat(32)}` }, {}],
       ["a malformed verifier", { ...ok, verifier: "SCRAM-SHA-256$4096:abc" }, {}],
       ["a verifier with a quote", { ...ok, verifier: "SCRAM-SHA-256$4096:YQ==$YQ==:YQ=='" }, {}],
+      // Shaped like a verifier, but its keys are not 32 bytes: Postgres would store it as a plain password (hashing
+      // it), so the string the broker was sent, and a statement log shows, would log in.
+      ["a verifier with short keys", { ...ok, verifier: "SCRAM-SHA-256$4096:AAAA$AAAA:AAAA" }, {}],
+      ["a verifier with a 33-byte key", { ...ok, verifier: ok.verifier.replace(/:([^:]+)$/, ":$1AAAA") }, {}],
+      ["a verifier without iterations", { ...ok, verifier: ok.verifier.replace("$4096:", "$0:") }, {}],
       ["pg_read_all_data as tier", ok, { tier: "pg_read_all_data" }],
       ["pg_signal_backend as tier", ok, { tier: "pg_signal_backend" }],
       ["a non-Gatehouse role as tier", ok, { tier: otherRole }],
