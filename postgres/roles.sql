@@ -449,7 +449,7 @@ $fn$;
 -- now() - p_grace, revoked or not: the ledger's rows and any gh_<16 hex> role the caller made that has no row.
 -- For each: terminate its backends, DROP OWNED (it should own nothing), DROP ROLE, delete the row. At most 500
 -- per call, oldest first; returns how many roles were dropped. A role that still owns objects in another
--- database is left (with a WARNING) for an operator. A negative grace judges expiry by a clock ahead of the
+-- database is left (with a WARNING, its backends terminated) for an operator, and taken after the droppable ones. A negative grace judges expiry by a clock ahead of the
 -- database's (the Worker passes its own clock's view; the broker could drop its logins anyway).
 CREATE OR REPLACE FUNCTION gatehouse_broker.sweep_logins(p_grace interval)
 RETURNS integer
@@ -475,7 +475,12 @@ BEGIN
         AND EXISTS (SELECT FROM pg_auth_members am WHERE am.member = broker AND am.roleid = r.oid AND am.admin_option)
     ) r ON r.rolname = d.role
     WHERE coalesce(r.rolvaliduntil, d.expires_at) < now() - p_grace
-    ORDER BY coalesce(r.rolvaliduntil, d.expires_at), 1
+    -- A role with objects or privileges in another database cannot be dropped from here (DROP OWNED reaches only
+    -- this one): those come last, so that they never take the places of droppable ones in every later call.
+    ORDER BY EXISTS (SELECT FROM pg_shdepend s
+                     WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
+                       AND s.dbid NOT IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))),
+             coalesce(r.rolvaliduntil, d.expires_at), 1
     LIMIT 500
   LOOP
     PERFORM pg_advisory_xact_lock(26472, hashtext(target.role));

@@ -381,6 +381,30 @@ describe("sweep_logins", () => {
     expect(await roleExists(soon.role)).toBe(false);
     expect(await sqlstate(broker.query("SELECT gatehouse_broker.sweep_logins(NULL)"))).toBe("22023");
   });
+
+  it("drops an expired login even behind 500 older ones it cannot drop (they own objects in another database)", async () => {
+    // DROP OWNED reaches only this database, so such a login stays (a WARNING each run); it must not hold one of the
+    // 500 places of every later sweep, or nothing expired after it is ever dropped.
+    const old = new Date(Date.now() - 7_200_000).toISOString();
+    const stuck = Array.from({ length: 500 }, () => `gh_${randomBytes(8).toString("hex")}`);
+    const elsewhere = new pg.Client({ connectionString: superuserUrl });
+    elsewhere.on("error", () => undefined);
+    await elsewhere.connect();
+    try {
+      await broker.query(stuck.map((role) => `CREATE ROLE ${role} NOLOGIN VALID UNTIL '${old}';`).join("\n"));
+      await elsewhere.query(stuck.map((role) => `ALTER DEFAULT PRIVILEGES FOR ROLE ${role} GRANT SELECT ON TABLES TO PUBLIC;`).join("\n"));
+      const expired = newLogin();
+      expect(await ensure(expired, { validUntil: new Date(Date.now() - 120_000) })).toBe("created");
+      expect(await sweep("60 seconds")).toBeGreaterThanOrEqual(1);
+      expect(await roleExists(expired.role)).toBe(false);
+      expect(await roleExists(stuck[0]!)).toBe(true);
+    } finally {
+      await elsewhere.query(`DROP OWNED BY ${stuck.join(", ")}`);
+      await elsewhere.end();
+      await sweep("60 seconds");
+    }
+    for (const role of stuck.slice(0, 3)) expect([role, await roleExists(role)]).toEqual([role, false]);
+  });
 });
 
 describe("the broker's limits (PostgreSQL 16+ CREATEROLE), tried as the broker", () => {
