@@ -476,7 +476,12 @@ function printTarget(name: string, t: TargetResult): void {
   console.log("median duration of each awaited round trip as the isolate saw it (ms):");
   for (const k of Object.values(t.kinds)) {
     const ms = k.round_trips?.median_ms ?? {};
-    if (Object.keys(ms).length > 0) console.log(`  ${k.label.padEnd(34)} ${Object.entries(ms).map(([op, v]) => `${op} ${v.toFixed(2)}`).join(" · ")}`);
+    if (Object.keys(ms).length > 0)
+      console.log(
+        `  ${k.label.padEnd(34)} ${Object.entries(ms)
+          .map(([op, v]) => `${op} ${v.toFixed(2)}`)
+          .join(" · ")}`,
+      );
   }
   if (t.heap) console.log(`isolate heap after GC: ${(t.heap.before_bytes / 1048576).toFixed(2)} MB before, ${(t.heap.after_bytes / 1048576).toFixed(2)} MB after ${t.heap.calls_between} calls`);
   console.log("CPU budget per process, read at c=32 (ms per call, % of one core):");
@@ -485,7 +490,9 @@ function printTarget(name: string, t: TargetResult): void {
   console.log(
     `dynamic credential: a fresh token's first call ${f2(d.first_call_dynamic_p50, 0)} ms p50 (creates its login; static: ${f2(d.first_call_static_p50, 0)} ms), its next call ${f2(d.second_call_dynamic_p50, 0)} ms (${d.tokens} tokens); ${d.c32.tokens} fresh tokens at c=32: ${f0(d.c32.calls_per_s, 0)} calls/s; live logins ${d.live_logins} for ${d.tokens_with_logins} tokens that called`,
   );
-  console.log(`local D1 alone: one audit insert takes ${f2(t.local_d1_insert.wall_ms, 0)} ms and ${f2(t.local_d1_insert.process_cpu_ms, 0)} ms of the gateway process's CPU (a call writes two rows: intent and completion)`);
+  console.log(
+    `local D1 alone: one audit insert takes ${f2(t.local_d1_insert.wall_ms, 0)} ms and ${f2(t.local_d1_insert.process_cpu_ms, 0)} ms of the gateway process's CPU (a call writes two rows: intent and completion)`,
+  );
 }
 
 function printProfiles(name: string, t: TargetResult): void {
