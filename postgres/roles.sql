@@ -484,6 +484,10 @@ BEGIN
     LIMIT 500
   LOOP
     PERFORM pg_advisory_xact_lock(26472, hashtext(target.role));
+    -- An overlapping sweep (a cron run that outlasted its minute) may have dropped it while this one waited.
+    IF target.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_roles WHERE oid = target.oid) THEN
+      CONTINUE;
+    END IF;
     IF target.oid IS NOT NULL THEN
       BEGIN
         EXECUTE format('GRANT %I TO %I WITH INHERIT TRUE, SET FALSE', target.role, current_user);

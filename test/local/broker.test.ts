@@ -382,6 +382,30 @@ describe("sweep_logins", () => {
     expect(await sqlstate(broker.query("SELECT gatehouse_broker.sweep_logins(NULL)"))).toBe("22023");
   });
 
+  it("two overlapping sweeps (a cron run outlasting its minute) both succeed: the second skips what the first dropped", async () => {
+    const expired = [newLogin(), newLogin(), newLogin()];
+    for (const login of expired) expect(await ensure(login, { validUntil: new Date(Date.now() - 120_000) })).toBe("created");
+    const first = await connect(BROKER_ROLE, brokerPassword);
+    const second = await connect(BROKER_ROLE, brokerPassword);
+    const { rows } = await second.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    await first.query("BEGIN");
+    try {
+      expect((await first.query<{ n: number }>("SELECT gatehouse_broker.sweep_logins('60 seconds') AS n")).rows[0]!.n).toBeGreaterThanOrEqual(3);
+      // The second sweep chose the same logins and waits for the first one's lock on them.
+      const overlapping = sqlstate(second.query("SELECT gatehouse_broker.sweep_logins('60 seconds')"));
+      for (;;) {
+        const { rows: waiting } = await superuser.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [rows[0]!.pid]);
+        if (waiting.length) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await first.query("COMMIT");
+      expect(await overlapping).toBe("succeeded");
+    } finally {
+      await first.query("ROLLBACK").catch(() => undefined);
+    }
+    for (const login of expired) expect([login.role, await roleExists(login.role)]).toEqual([login.role, false]);
+  });
+
   it("drops an expired login even behind 500 older ones it cannot drop (they own objects in another database)", async () => {
     // DROP OWNED reaches only this database, so such a login stays (a WARNING each run); it must not hold one of the
     // 500 places of every later sweep, or nothing expired after it is ever dropped.
