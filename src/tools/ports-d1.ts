@@ -78,12 +78,18 @@ export function d1Ports(deps: {
   const db = env.DB;
   const floodKey = principalFloodKey(caller.principal.workspace, caller.principal.id);
 
-  /** The dynamic credential a tool runs on (policy/credentials.ts), or undefined for a static one. */
-  const dynamicOf = (tool: ToolDefinition) => {
+  /**
+   * How a tool's credential is used (policy/credentials.ts). Fail closed: a dynamic binding without a usable key, or
+   * bindings that do not parse, never fall back to using the secret as it is (for a dynamic binding that is the
+   * broker's own login). bindingProblem refuses such calls before their intent; this holds even if it did not.
+   */
+  const credentialOf = (tool: ToolDefinition): { kind: "static" } | { kind: "dynamic"; tierRole: string; key: string } | { kind: "unusable" } => {
     const credentials = credentialsFrom(env);
-    const dynamic = credentials.ok ? credentials.bindings.get(tool.secret)?.dynamic : undefined;
+    if (!credentials.ok) return { kind: "unusable" };
+    const dynamic = credentials.bindings.get(tool.secret)?.dynamic;
+    if (!dynamic) return { kind: "static" };
     const key = env.DYNAMIC_ROLE_KEY;
-    return dynamic && !dynamic.unusable && key ? { tierRole: dynamic.role, key } : undefined;
+    return !dynamic.unusable && key ? { kind: "dynamic", tierRole: dynamic.role, key } : { kind: "unusable" };
   };
   // The token's login per dynamic tier role, derived once per request (tools/dynamic-login.ts): no lookup anywhere.
   const logins = new Map<string, Promise<{ role: string; key: CryptoKey; password: string }>>();
@@ -124,16 +130,17 @@ export function d1Ports(deps: {
       },
       hasCredential: (tool) => readSecret(env, tool.secret) !== undefined,
       async login(tool) {
-        const dynamic = dynamicOf(tool);
-        return dynamic ? (await loginOf(dynamic.tierRole, dynamic.key)).role : undefined;
+        const credential = credentialOf(tool);
+        return credential.kind === "dynamic" ? (await loginOf(credential.tierRole, credential.key)).role : undefined;
       },
       async execute(tool, statement) {
         // hasCredential was checked before the intent; a secret cannot disappear within a request.
         const connectionString = readSecret(env, tool.secret) ?? "";
         configureNeon(deps.neonLocalEndpoint);
         const run = (url: string) => (tool.kind === "write" ? runWrite : runReadOnly)(url, statement, tool.limits.timeoutMs, Date.now);
-        const dynamic = dynamicOf(tool);
-        if (!dynamic) return run(connectionString);
+        const dynamic = credentialOf(tool);
+        if (dynamic.kind === "static") return run(connectionString);
+        if (dynamic.kind === "unusable") return { ok: false, kind: "login_failed", dbMs: 0 };
         // A dynamic credential's secret is the broker's connection string; the statement runs as the token's login.
         const login = await loginOf(dynamic.tierRole, dynamic.key);
         const url = loginConnectionString(connectionString, login.role, login.password);

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import demoPolicy from "../../policies/demo.yaml?raw";
 import { app } from "../../src/app";
-import { mcpRequest, tokenFor } from "./tokens";
+import { checkedGate, d1Ports } from "../../src/tools/ports-d1";
+import type { ToolDefinition } from "../../src/policy/types";
+import { claimsFor, mcpRequest, tokenFor } from "./tokens";
 
 // wrangler.toml binds DB_URL_DIAGNOSTIC (the demo's sql tier) in dynamic mode. Here the Worker runs without the
 // DYNAMIC_ROLE_KEY secret (the pool sets one; this env drops it): the dynamic binding must be unusable, refused at
@@ -48,5 +50,19 @@ describe("a dynamic credential without DYNAMIC_ROLE_KEY", () => {
       detail: "DB_URL_DIAGNOSTIC is a dynamic credential, but the Worker secret DYNAMIC_ROLE_KEY is not set; it is unusable until it is",
       db_login: null,
     });
+  });
+});
+
+describe("the database port of a dynamic credential without a usable key", () => {
+  it("fails closed as a login failure and never uses the secret (the broker's own login) as the connection", async () => {
+    // bindingProblem refuses such a call before its intent; the port must not run the statement as the broker
+    // even if it were reached. Before, it ran the statement on the secret as it is: an `unreachable` outcome here,
+    // since DB_URL_DIAGNOSTIC points at a closed port.
+    const claims = claimsFor("dana@example.com", "db:read db:sql");
+    const caller = { claims, principal: { id: claims.sub, kind: "user" as const, email: "dana@example.com", groups: [], workspace: "demo" } };
+    const ports = d1Ports({ env: keyless, request: { requestId: "r" }, waitUntil: () => undefined, neonLocalEndpoint: undefined, caller, gate: checkedGate(env.DB, { requestId: "r" }) });
+    const tool = { name: "execute_sql", kind: "sql", tier: "sql", secret: "DB_URL_DIAGNOSTIC", limits: { timeoutMs: 1000 } } as unknown as ToolDefinition;
+    expect(await ports.db.login(tool)).toBeUndefined();
+    expect(await ports.db.execute(tool, { text: "SELECT 1", params: [] })).toEqual({ ok: false, kind: "login_failed", dbMs: 0 });
   });
 });
