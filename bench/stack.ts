@@ -3,9 +3,10 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import pg from "pg";
 import { startPostgres, type LocalPostgres } from "../local/postgres";
 import { dotenv, loadOrCreateSecrets, type LocalSecrets } from "../local/secrets";
-import { brokerConnectionString, roleConnectionString, setupDatabase } from "../local/setup-db";
+import { BROKER_ROLE, TIER_ROLES, brokerConnectionString, roleConnectionString, setupDatabase } from "../local/setup-db";
 import { DATABASE, applyPolicyFile } from "../local/stack";
 import { ROOT, runWrangler, startWranglerDev, type WranglerDev } from "../local/wrangler";
 
@@ -38,6 +39,7 @@ export async function startBase(stateDir: string, ports: { postgres: number; neo
     const postgres = await startPostgres({ dataDir: join(stateDir, "postgres"), port: ports.postgres, superuserPassword: secrets.superuserPassword });
     stops.push(() => postgres.stop());
     await setupDatabase(postgres.superuserUrl, { database: DATABASE, passwords: secrets.rolePasswords, brokerPassword: secrets.brokerPassword!, testAids: false });
+    await makeReadTierDynamic(postgres.superuserUrl);
     const neon = await startNeonProcess(postgres.port, ports.neon);
     stops.push(neon.stop);
     const roleUrls = {
@@ -67,6 +69,25 @@ export async function startBase(stateDir: string, ports: { postgres: number; neo
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/**
+ * The bench makes the read tier dynamic too (bench/policy.yaml `reporting_login`), as an operator would by setting its
+ * `dynamic` flag in postgres/roles.sql and re-running it: the broker gets ADMIN OPTION on gatehouse_reporting, without
+ * using its privileges itself. roles.sql administers only the demo's dynamic tier (gatehouse_diagnostic); the next
+ * setup run takes this grant away again, and this grants it again.
+ */
+async function makeReadTierDynamic(superuserUrl: string): Promise<void> {
+  const url = new URL(superuserUrl);
+  url.pathname = `/${DATABASE}`;
+  const client = new pg.Client({ connectionString: url.href });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    await client.query(`GRANT ${TIER_ROLES.reporting} TO ${BROKER_ROLE} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`);
+  } finally {
+    await client.end();
   }
 }
 

@@ -31,20 +31,28 @@
 -- revoke_logins makes it NOLOGIN and terminates its backends, sweep_logins drops it once expired.
 -- Set the broker's password like a tier role's: ALTER ROLE gatehouse_broker PASSWORD '<long random secret>'.
 --
+-- Dynamic tiers: the broker holds ADMIN OPTION only on the tier roles whose `dynamic` flag is true in the tier list
+-- below; by default gatehouse_diagnostic alone (the demo's dynamic sql tier). Every run grants it on exactly those and
+-- revokes it on the others (with the tier memberships the broker granted through it), so a grant made by hand does
+-- not outlive the next run. To make another tier dynamic, set its flag and re-run this file; a credential bound with
+-- "mode": "dynamic" and the "role" of a tier that is not dynamic fails: ensure_login refuses it (42501).
+--
 -- The broker's blast radius, PostgreSQL 16+ CREATEROLE semantics (a CREATEROLE role acts only on roles it holds
 -- ADMIN OPTION on; it gets ADMIN OPTION on each role it creates, granted INHERIT FALSE, SET FALSE):
 --   It can: create roles, but never SUPERUSER, and never CREATEDB, REPLICATION or BYPASSRLS (it holds none of
 --     them), though it can give a new role CREATEROLE; alter, rename, set the password and settings of, and drop
---     the roles it administers: the three tier roles (ADMIN OPTION granted here) and the logins it created; grant
+--     the roles it administers: the dynamic tier roles (ADMIN OPTION granted here) and the logins it created; grant
 --     those roles to any role, itself included, and revoke them. So whoever holds its password can take over the
---     static tier logins (reset their passwords) and obtain every tier role's privileges, by granting a tier role
---     to itself or to a login it creates; that grant shows in pg_auth_members and, with log_statement = 'ddl', in
---     the log. It sees every backend's pid and role in pg_stat_activity (not the query text of others).
---   It cannot: grant a role it does not administer (pg_read_all_data, pg_signal_backend, pg_monitor,
---     neon_superuser, an application's own roles), nor alter, drop or set the password of a role it does not
---     administer (other logins, the database owner); create databases, schemas or temporary tables; change its
---     own attributes; read or change application data in its own session (its memberships are INHERIT FALSE,
---     SET FALSE); signal backends other than its logins'.
+--     static logins of the dynamic tiers (reset their passwords) and obtain those tiers' privileges, by granting a
+--     dynamic tier role to itself or to a login it creates; that grant shows in pg_auth_members and, with
+--     log_statement = 'ddl', in the log. It sees every backend's pid and role in pg_stat_activity (not the query
+--     text of others). A leaked broker secret thus reaches the dynamic tiers only (by default the sql tier, which
+--     that secret stood for before dynamic mode), never a tier that is not dynamic, such as the write tier.
+--   It cannot: grant a role it does not administer (a tier role that is not dynamic, pg_read_all_data,
+--     pg_signal_backend, pg_monitor, neon_superuser, an application's own roles), nor alter, drop or set the
+--     password of a role it does not administer (those tier roles, other logins, the database owner); create
+--     databases, schemas or temporary tables; change its own attributes; read or change application data in its
+--     own session (its memberships are INHERIT FALSE, SET FALSE); signal backends other than its logins'.
 --   Inheriting a created login: pg_terminate_backend and DROP OWNED need the privileges of the target role, and
 --     a login inherits its tier role, so holding a login with INHERIT TRUE would hold that tier's data privileges
 --     too. revoke_logins and sweep_logins therefore grant the login to the broker (INHERIT TRUE, SET FALSE) only
@@ -60,13 +68,22 @@ DECLARE
   cur pg_roles;
   m record;
 BEGIN
+  -- dynamic: the broker administers this tier role, so per-token logins of it can be made (a credential bound with
+  -- "mode": "dynamic" and this "role"). Only these tiers are reachable with the broker's password; set the flag of
+  -- another tier and re-run this file to make it dynamic too, clear it to take it away (header, "Dynamic logins").
+  PERFORM set_config('gatehouse.dynamic_tiers', '', true);
   FOR tier IN
     SELECT * FROM (VALUES
-      ('gatehouse_reporting', 30, false),
-      ('gatehouse_diagnostic', 30, false),
-      ('gatehouse_writer', 15, true)
-    ) AS t(name, conn_limit, writes)
+      ('gatehouse_reporting', 30, false, false),
+      ('gatehouse_diagnostic', 30, false, true),
+      ('gatehouse_writer', 15, true, false)
+    ) AS t(name, conn_limit, writes, dynamic)
   LOOP
+    IF tier.dynamic THEN
+      -- Read by the broker's block and the final check below; transaction-local, gone at COMMIT.
+      PERFORM set_config('gatehouse.dynamic_tiers',
+                         concat_ws(',', nullif(current_setting('gatehouse.dynamic_tiers'), ''), tier.name), true);
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = tier.name) THEN
       EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT CONNECTION LIMIT %s', tier.name, tier.conn_limit);
     END IF;
@@ -131,12 +148,14 @@ BEGIN
 END
 $$;
 
--- The broker login: create or repair. The memberships it keeps are ADMIN OPTION on the three tier roles and the
--- automatic ADMIN OPTION on the logins it created, all INHERIT FALSE, SET FALSE; any other membership goes.
+-- The broker login: create or repair. The memberships it keeps are ADMIN OPTION on the dynamic tier roles (the
+-- `dynamic` flags above) and the automatic ADMIN OPTION on the logins it created, all INHERIT FALSE, SET FALSE; any
+-- other membership goes, ADMIN OPTION on a tier that is not dynamic included (CASCADE: with the tier memberships the
+-- broker granted through it, so that tier's existing logins lose its privileges at once).
 DO $$
 DECLARE
   broker constant name := 'gatehouse_broker';
-  tiers constant name[] := ARRAY['gatehouse_reporting', 'gatehouse_diagnostic', 'gatehouse_writer'];
+  tiers constant name[] := string_to_array(current_setting('gatehouse.dynamic_tiers'), ',')::name[];
   tier name;
   cur pg_roles;
   m record;
@@ -256,9 +275,11 @@ REVOKE ALL ON SCHEMA public FROM gatehouse_reporting, gatehouse_diagnostic, gate
 -- broker only, and build every statement with format('%I') / format('%L').
 CREATE SCHEMA IF NOT EXISTS gatehouse_broker AUTHORIZATION gatehouse_broker;
 ALTER SCHEMA gatehouse_broker OWNER TO gatehouse_broker;
-REVOKE ALL ON SCHEMA gatehouse_broker FROM PUBLIC;
 
 SET LOCAL ROLE gatehouse_broker;
+
+-- As its owner: a non-superuser running this file holds no privilege on the schema, and REVOKE then fails (42501).
+REVOKE ALL ON SCHEMA gatehouse_broker FROM PUBLIC;
 
 -- One row per dynamic login. jti_hash is the hex SHA-256 of the token's jti (the login's name is derived from the
 -- jti, which is not stored); a revoked row stays until the login has expired, so a revoked login is never remade.
@@ -516,6 +537,7 @@ RESET ROLE;
 -- Verify the result instead of trusting it: anything still wrong aborts the whole transaction.
 DO $$
 DECLARE
+  dynamic_tiers constant name[] := string_to_array(current_setting('gatehouse.dynamic_tiers'), ',')::name[];
   bad text;
 BEGIN
   SELECT string_agg(format('%s: %s', r.rolname, v.problem), '; ') INTO bad
@@ -539,11 +561,11 @@ BEGIN
     (EXISTS (SELECT FROM pg_auth_members am JOIN pg_roles g ON g.oid = am.roleid
              WHERE am.member = r.oid
                AND (am.inherit_option OR am.set_option OR NOT am.admin_option
-                    OR NOT (g.rolname IN ('gatehouse_reporting', 'gatehouse_diagnostic', 'gatehouse_writer')
-                            OR g.rolname ~ '^gh_[0-9a-f]{16}$'))), 'membership other than ADMIN OPTION on its roles'),
+                    OR NOT (g.rolname = ANY (dynamic_tiers) OR g.rolname ~ '^gh_[0-9a-f]{16}$'))),
+     'membership other than ADMIN OPTION on the dynamic tier roles and its logins'),
     ((SELECT count(*) FROM pg_auth_members am JOIN pg_roles g ON g.oid = am.roleid
-      WHERE am.member = r.oid AND am.admin_option
-        AND g.rolname IN ('gatehouse_reporting', 'gatehouse_diagnostic', 'gatehouse_writer')) <> 3, 'lacks ADMIN OPTION on a tier role'),
+      WHERE am.member = r.oid AND am.admin_option AND g.rolname = ANY (dynamic_tiers)) <> cardinality(dynamic_tiers),
+     'lacks ADMIN OPTION on a dynamic tier role'),
     (has_database_privilege(r.oid, current_database(), 'CREATE, TEMPORARY'), 'may create schemas or temporary tables'),
     (EXISTS (SELECT FROM pg_namespace n
              WHERE n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname <> 'gatehouse_broker'

@@ -6,8 +6,11 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { BROKER_ROLE, TIER_ROLES, brokerConnectionString, setupDatabase } from "../../local/setup-db";
+import { ensureLogin } from "../../src/tools/broker";
 import { revokeLogins, sweepLogins } from "../../src/tools/broker-admin";
-import { configureNeon } from "../../src/tools/neon";
+import { executeAsLogin } from "../../src/tools/dynamic-execute";
+import { loginConnectionString } from "../../src/tools/dynamic-login";
+import { configureNeon, runReadOnly } from "../../src/tools/neon";
 
 const DATABASE = "gatehouse_broker_test";
 // local/setup-db.ts's lock (in the `postgres` database): held while a test changes a tier role's settings, which
@@ -454,6 +457,44 @@ describe("the broker's limits (PostgreSQL 16+ CREATEROLE), tried as the broker",
     }
   });
 
+  it("administers only the dynamic tier role: cannot grant another tier role, alter it, or make a login of it (42501)", async () => {
+    const { rows } = await superuser.query(
+      `SELECT r.rolname FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid
+       WHERE am.member = to_regrole($1) AND am.admin_option AND r.rolname = ANY($2) ORDER BY 1`,
+      [BROKER_ROLE, Object.values(TIER_ROLES)],
+    );
+    expect(rows.map((row) => row.rolname)).toEqual([TIER]);
+    // Each attempt in a transaction rolled back, so that a broker that could (before the fix) changes nothing.
+    const attempt = async (run: () => Promise<unknown>): Promise<string> => {
+      await broker.query("BEGIN");
+      try {
+        return await sqlstate(run());
+      } finally {
+        await broker.query("ROLLBACK");
+      }
+    };
+    const fresh = `gh_${randomBytes(8).toString("hex")}`;
+    await broker.query(`CREATE ROLE ${fresh} NOLOGIN`);
+    try {
+      for (const tier of [TIER_ROLES.reporting, TIER_ROLES.writer]) {
+        for (const statement of [
+          `GRANT ${tier} TO ${BROKER_ROLE}`,
+          `GRANT ${tier} TO ${fresh}`,
+          `GRANT ${tier} TO ${login.role}`,
+          `ALTER ROLE ${tier} PASSWORD 'taken'`,
+          `ALTER ROLE ${tier} CONNECTION LIMIT 1`,
+        ]) {
+          expect([statement, await attempt(() => broker.query(statement))]).toEqual([statement, "42501"]);
+        }
+        const other = newLogin();
+        expect([tier, await attempt(() => ensure(other, { tier }))]).toEqual([tier, "42501"]);
+        expect(await roleExists(other.role)).toBe(false);
+      }
+    } finally {
+      await broker.query(`DROP ROLE ${fresh}`);
+    }
+  });
+
   it("cannot alter, drop or set the password of a role that is not Gatehouse's, nor change its own attributes", async () => {
     const statements = [
       `ALTER ROLE ${otherRole} PASSWORD 'taken'`,
@@ -555,5 +596,38 @@ describe("the Worker's adapters (src/tools/broker-admin.ts) through the local Ne
     expect(await roleExists(expired.role)).toBe(false);
     expect(await roleExists(login.role)).toBe(true);
     expect(await sweepLogins(brokerConnectionString("wrong-password", DATABASE), 60, 5000)).toEqual({ ok: false, kind: "db_error", sqlstate: "28P01" });
+  });
+
+  it("a call on a dynamic credential whose tier role the broker does not administer fails as login_failed (42501), creating nothing", async () => {
+    configureNeon(inject("neonHttp").endpointUrl);
+    const brokerUrl = brokerConnectionString(brokerPassword, DATABASE);
+    const call = (login: Login, tierRole: string) =>
+      executeAsLogin({
+        run: () => runReadOnly(loginConnectionString(brokerUrl, login.role, login.password)!, { text: "SELECT 1", params: [] }, 5000, Date.now),
+        ensure: () =>
+          ensureLogin(
+            brokerUrl,
+            {
+              role: login.role,
+              verifier: login.verifier,
+              tierRole,
+              validUntil: Math.floor(Date.now() / 1000) + 3600,
+              workspace: WORKSPACE,
+              principal: login.principal,
+              clientId: login.clientId,
+              sessionId: login.sessionId,
+              jtiHash: login.jtiHash,
+            },
+            5000,
+          ),
+        now: Date.now,
+      });
+    for (const tierRole of [TIER_ROLES.reporting, TIER_ROLES.writer]) {
+      const login = newLogin();
+      expect([tierRole, await call(login, tierRole)]).toMatchObject([tierRole, { ok: false, kind: "login_failed", sqlstate: "42501" }]);
+      expect(await roleExists(login.role)).toBe(false);
+    }
+    // The dynamic tier on the same path: created on the first call, then the statement runs.
+    expect(await call(newLogin(), TIER)).toMatchObject({ ok: true });
   });
 });

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { TIER_ROLES, setupDatabase } from "../../local/setup-db";
+import { BROKER_ROLE, TIER_ROLES, setupDatabase } from "../../local/setup-db";
 import type { RolePasswords } from "../../local/setup-db";
 import { checkSelect } from "../../src/guard/rules";
 import { nodeSqlParser } from "../unit/guard/wasm";
@@ -343,6 +343,42 @@ describe("demo data", () => {
       expect((await repaired.query("SHOW statement_timeout")).rows[0]).toEqual({ statement_timeout: "15s" });
     } finally {
       await repaired.end();
+    }
+  });
+});
+
+describe("the broker after a roles.sql run", () => {
+  // A hand-made ADMIN OPTION on a tier that is not dynamic (and a login the broker gave that tier through it) must not
+  // survive a run. The grant and the run share one transaction, so no other test file ever sees the wider broker.
+  it("administers exactly the dynamic tier roles: ADMIN on another tier goes, with the memberships granted through it", async () => {
+    const script = await readFile(new URL("../../postgres/roles.sql", import.meta.url), "utf8");
+    const login = `gh_${randomBytes(8).toString("hex")}`;
+    // local/setup-db.ts's lock, in the `postgres` database: no other setup run alters the roles meanwhile.
+    const lock = await connect("postgres", decodeURIComponent(new URL(superuserUrl).password), "postgres");
+    try {
+      await lock.query("SELECT pg_advisory_lock($1)", [0x6761_7465_686f]);
+      await superuser.query("BEGIN");
+      await superuser.query(`GRANT ${TIER_ROLES.writer} TO ${BROKER_ROLE} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE`);
+      await superuser.query(`CREATE ROLE ${login} NOLOGIN`);
+      await superuser.query(`SET ROLE ${BROKER_ROLE}`);
+      await superuser.query(`GRANT ${TIER_ROLES.writer} TO ${login}`);
+      await superuser.query("RESET ROLE");
+      // The script's own BEGIN is a no-op inside this transaction; its COMMIT ends it.
+      await superuser.query(script);
+    } finally {
+      await superuser.query("ROLLBACK").catch(() => undefined);
+      await lock.end();
+    }
+    try {
+      const { rows } = await superuser.query(
+        `SELECT r.rolname AS role, m.rolname AS member, am.admin_option, am.inherit_option, am.set_option
+         FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+         WHERE r.rolname = ANY($1) AND m.rolname IN ($2, $3) ORDER BY 1, 2`,
+        [Object.values(TIER_ROLES), BROKER_ROLE, login],
+      );
+      expect(rows).toEqual([{ role: TIER_ROLES.diagnostic, member: BROKER_ROLE, admin_option: true, inherit_option: false, set_option: false }]);
+    } finally {
+      await superuser.query(`DROP ROLE ${login}`);
     }
   });
 });
