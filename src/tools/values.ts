@@ -4,10 +4,12 @@
  */
 const TYPE_NAMES: Record<number, string> = {
   16: "boolean",
+  19: "name",
   20: "bigint",
   21: "smallint",
   23: "integer",
   25: "text",
+  26: "oid",
   114: "json",
   700: "real",
   701: "double precision",
