@@ -38,6 +38,11 @@ export default defineConfig({
                 // Override whatever a local `npm run dev` left in .dev.vars, which the plugin also reads.
                 DEV_SECRET: "",
                 NEON_LOCAL_ENDPOINT: "",
+                // .dev.vars also holds the dev stack's anchor key (the archive tests would verify against heads signed
+                // with it) and its real database URLs: empty here means unset, as on a clean clone.
+                AUDIT_ANCHOR_KEY: "",
+                DB_URL_REPORTING: "",
+                DB_URL_WRITER: "",
                 // Present but unreachable: a tool on it that the deployment does not bind must be refused before any
                 // connection is tried (test/worker/credentials.test.ts).
                 DB_URL_DIAGNOSTIC: "postgresql://gatehouse_broker:unused@127.0.0.1:9/gatehouse",

@@ -3,6 +3,7 @@ import pg from "pg";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { devPost } from "../../local/stack";
 import { connectClient, devToken } from "../support/mcp-client";
+import { demoDatabaseUrl, queryOnce } from "../support/demo-db";
 import { jwtPayload, queryD1 } from "../support/d1";
 import { dynamicRoleName } from "../../src/tools/dynamic-login";
 
@@ -16,7 +17,7 @@ const TIER_ROLE = "gatehouse_diagnostic";
 // count, seconds of work, far longer than the revocation may take to end it.
 const SLOW = "SELECT count(*) AS n FROM sales.opportunities a, sales.opportunities b, sales.opportunities c, sales.opportunities d";
 const QUICK = "SELECT count(*) AS n FROM sales.accounts";
-const gatehouseUrl = e2e.pg.superuserUrl.replace(/\/postgres$/, "/gatehouse");
+const gatehouseUrl = demoDatabaseUrl(e2e.pg.superuserUrl);
 
 type CallResult = { isError?: boolean; content: Array<{ text?: string }> };
 const clients: Client[] = [];
@@ -37,16 +38,7 @@ async function call(c: Client, sql: string): Promise<CallResult> {
   return (await c.callTool({ name: "execute_sql", arguments: { sql } })) as CallResult;
 }
 
-async function pgQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: gatehouseUrl, connectionTimeoutMillis: 5_000 });
-  c.on("error", () => undefined);
-  await c.connect();
-  try {
-    return (await c.query<T>(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const pgQuery = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], url = gatehouseUrl): Promise<T[]> => queryOnce<T>(url, sql, params);
 
 const loginOf = (token: string) => dynamicRoleName(String(jwtPayload(token).jti), TIER_ROLE);
 

@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { fetchFromIp } from "../support/client-ip";
 import { connectClient, devToken } from "../support/mcp-client";
+import { demoDatabaseUrl, queryOnce } from "../support/demo-db";
 import { jwtPayload, readLocalD1 } from "../support/d1";
 import { TestOAuthProvider } from "../support/oauth-browser";
 import { dynamicRoleName, importRoleKey, loginPassword } from "../../src/tools/dynamic-login";
@@ -18,7 +19,7 @@ const e2e = inject("e2e");
 const TIER_ROLE = "gatehouse_diagnostic";
 const SLOW = "SELECT n, slept FROM reporting.slow_report";
 const QUICK = "SELECT region, sum(invoiced) AS invoiced FROM reporting.revenue_summary GROUP BY region ORDER BY region";
-const gatehouseUrl = e2e.pg.superuserUrl.replace(/\/postgres$/, "/gatehouse");
+const gatehouseUrl = demoDatabaseUrl(e2e.pg.superuserUrl);
 
 type CallResult = { isError?: boolean; content: Array<{ text?: string }> };
 const clients: Client[] = [];
@@ -37,16 +38,7 @@ async function call(c: Client, name: string, sql: string): Promise<CallResult> {
 }
 
 /** A query on a fresh connection (`url`: the superuser's by default), closed afterwards. */
-async function pgQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], url = gatehouseUrl): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  c.on("error", () => undefined);
-  await c.connect();
-  try {
-    return (await c.query<T>(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const pgQuery = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], url = gatehouseUrl): Promise<T[]> => queryOnce<T>(url, sql, params);
 
 const jtiOf = (token: string) => String(jwtPayload(token).jti);
 const roleOf = (token: string) => dynamicRoleName(jtiOf(token), TIER_ROLE);
