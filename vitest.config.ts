@@ -22,6 +22,10 @@ const testSigningKey = JSON.stringify({ ...generateKeyPairSync("ed25519").privat
 // - resilience: the same stack, its own instance, under faults, load and protocol abuse.
 export default defineConfig({
   test: {
+    // Two files at a time (vitest's default here is one: cores - 1): the e2e suite, whose files run one after another,
+    // overlaps with the unit, worker and local suites. The resilience suite runs alone afterwards (groupOrder 1):
+    // its load and faults would skew the timing checks of the others.
+    maxWorkers: 2,
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
@@ -90,6 +94,7 @@ export default defineConfig({
         test: {
           name: "resilience",
           include: ["test/resilience/**/*.test.ts"],
+          sequence: { groupOrder: 1 },
           environment: "node",
           globalSetup: ["test/resilience/global-setup.ts"],
           testTimeout: 120_000,
