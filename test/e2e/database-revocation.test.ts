@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
-import pg from "pg";
+import type pg from "pg";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { devPost } from "../../local/stack";
 import { connectClient, devToken } from "../support/mcp-client";
