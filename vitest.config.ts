@@ -75,6 +75,9 @@ export default defineConfig({
           globalSetup: ["test/local/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          // Its files share one Postgres: roles.test.ts re-applies roles.sql (resetting the tier roles' settings)
+          // while broker.test.ts reads those settings back.
+          fileParallelism: false,
         },
       },
       {
