@@ -23,8 +23,8 @@ const testSigningKey = JSON.stringify({ ...generateKeyPairSync("ed25519").privat
 export default defineConfig({
   test: {
     // Two files at a time (vitest's default here is one: cores - 1). The e2e suite, whose files run one after another,
-    // overlaps first with the unit, worker and local suites, then (groupOrder 1: after those three) with the
-    // resilience suite, whose files also run one at a time. 905 s in one worker, 780 s in two, on 2 cores.
+    // overlaps first with the unit and worker suites, then with the resilience suite (groupOrder 1; seen to start once
+    // unit and worker are done), whose files also run one at a time. 905 s in one worker, 751–780 s in two, on 2 cores.
     maxWorkers: 2,
     projects: [
       {
